@@ -1,0 +1,37 @@
+"""`status`: which stages are done, with which inputs, and (once a lab is up) its machines."""
+
+from __future__ import annotations
+
+import json
+
+from . import console, lifecycle
+from .state import State
+
+
+def collect(cfg) -> dict:
+    st = State(cfg.lab_dir)
+    order = lifecycle.names() + [name for name in st.stages if name not in lifecycle.names()]
+    stages = []
+    for name in order:
+        record = st.get(name) or {}
+        stages.append({
+            "stage": name,
+            "done": bool(record),
+            "finished": record.get("finished"),
+            "seconds": record.get("seconds"),
+        })
+    return {"lab": cfg.lab.name, "flavour": cfg.lab.flavour, "lab_dir": str(cfg.lab_dir), "stages": stages}
+
+
+def show(cfg, as_json: bool = False) -> dict:
+    info = collect(cfg)
+    if as_json:
+        console.say(json.dumps(info, indent=2, sort_keys=True))
+        return info
+    console.say(f"lab {info['lab']} (flavour {info['flavour']}) in {info['lab_dir']}")
+    if not info["stages"]:
+        console.say("  no stages yet")
+    for s in info["stages"]:
+        when = f"done {s['finished']} ({s['seconds']} s)" if s["done"] else "not done"
+        console.say(f"  {s['stage']:<8} {when}")
+    return info
