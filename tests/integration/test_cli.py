@@ -1,0 +1,98 @@
+"""The real command lines: `invoke` in the checkout and the `xenlab` console script."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.leaks import assert_no_leak
+
+PROJECT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SENTINEL = "Sentinel-7e1f<&'$#"
+TASKS = {"plan", "status", "doctor", "test"}
+
+
+def run(*argv, cwd=PROJECT, env=None, timeout=120):
+    import os
+
+    full_env = {**os.environ, "XENLAB_PASSWORD": SENTINEL, **(env or {})}
+    return subprocess.run([str(a) for a in argv], cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def listed(output):
+    return {line.split()[0] for line in output.splitlines() if line.startswith("  ") and line.split()}
+
+
+@pytest.mark.parametrize("program", ["invoke", "xenlab"])
+def test_list_shows_every_task_with_help(program):
+    done = run(BIN / program, "--list")
+    assert done.returncode == 0, done.stderr
+    assert TASKS <= listed(done.stdout)
+    for line in done.stdout.splitlines():
+        if line.startswith("  ") and line.split()[0] in TASKS:
+            assert len(line.split()) > 1, f"no help for: {line}"
+
+
+@pytest.fixture
+def labroot(tmp_path):
+    (tmp_path / "xenlab.toml").write_text('[lab]\nname = "clitest"\nflavour = "standin"\n')
+    return tmp_path
+
+
+def test_bad_config_value_one_line_exit_2(labroot):
+    (labroot / "xenlab.toml").write_text("[xenserver]\ncpus = 'many'\n")
+    done = run(BIN / "xenlab", "plan", "--config", labroot / "xenlab.toml")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "xenserver.cpus" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unknown_flavour_option_exit_2(labroot):
+    done = run(BIN / "xenlab", "plan", "--config", labroot / "xenlab.toml", "--flavour", "nope")
+    assert done.returncode == 2 and "unknown flavour 'nope'" in done.stderr
+
+
+def test_unknown_cli_flag_is_refused_without_traceback():
+    done = run(BIN / "invoke", "plan", "--no-such-flag")
+    assert done.returncode != 0 and "Traceback" not in done.stderr + done.stdout
+
+
+def test_plan_twice_byte_identical(labroot):
+    def snapshot():
+        root = labroot / ".xenlab"
+        return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert run(BIN / "invoke", "plan", "--config", labroot / "xenlab.toml").returncode == 0
+    first = snapshot()
+    done = run(BIN / "invoke", "plan", "--config", labroot / "xenlab.toml")
+    assert done.returncode == 0 and snapshot() == first
+    assert "unchanged" in done.stdout
+
+
+def test_status_json(labroot):
+    import json
+
+    done = run(BIN / "xenlab", "status", "--json", "--config", labroot / "xenlab.toml")
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["lab"] == "clitest" and info["flavour"] == "standin"
+
+
+def test_doctor_warns_and_exits_0_here(labroot):
+    """On this kind of machine KVM is paravirtual: doctor must say TCG, exit 0."""
+    done = run(BIN / "xenlab", "doctor", "--config", labroot / "xenlab.toml", timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    kvm = next(line for line in done.stdout.splitlines() if " kvm " in f" {line} ")
+    if Path("/sys/module/kvm_pvm").is_dir():
+        assert kvm.split()[0] == "warn" and "TCG" in kvm
+
+
+def test_secret_never_printed_nor_in_public_files(labroot):
+    outputs = []
+    for task in ("plan", "doctor", "status"):
+        done = run(BIN / "xenlab", task, "--config", labroot / "xenlab.toml", timeout=180)
+        outputs += [done.stdout, done.stderr]
+    assert_no_leak(SENTINEL, labroot, *outputs)

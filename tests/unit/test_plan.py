@@ -1,0 +1,68 @@
+"""`plan`: deterministic rendering, modes, nothing run."""
+
+import os
+import stat
+
+from xenlab import config, plan
+from xenlab.plan import Artifact
+
+
+def tree(root):
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), stat.S_IMODE(p.stat().st_mode))
+        for p in sorted(root.rglob("*")) if p.is_file() and "secrets" not in p.parts
+    }
+
+
+def make_cfg(tmp_path, text='[lab]\nflavour = "standin"\n'):
+    (tmp_path / "xenlab.toml").write_text(text)
+    return config.load(tmp_path / "xenlab.toml", environ={"XENLAB_PASSWORD": "pw-for-plan"})
+
+
+def test_same_config_gives_byte_identical_trees(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    plan.render_all(make_cfg(a), quiet=True)
+    first = tree(a / ".xenlab")
+    plan.render_all(make_cfg(a), quiet=True)
+    assert tree(a / ".xenlab") == first
+    plan.render_all(make_cfg(b), quiet=True)
+    assert tree(b / ".xenlab") == first
+    assert "xenlab/lab.json" in first
+
+
+def test_unchanged_files_are_not_rewritten(tmp_path, capsys):
+    cfg = make_cfg(tmp_path)
+    paths = plan.render_all(cfg)
+    mtimes = [p.stat().st_mtime_ns for p in paths]
+    plan.render_all(cfg)
+    assert [p.stat().st_mtime_ns for p in paths] == mtimes
+    assert "unchanged" in capsys.readouterr().out
+
+
+def test_secret_artifacts_are_0600(tmp_path, monkeypatch):
+    cfg = make_cfg(tmp_path)
+    monkeypatch.setattr(plan, "ARTIFACTS", [Artifact("x/secret.txt", "tests.unit.test_plan:render_secret", secret=True)])
+    (path,) = plan.render_all(cfg, quiet=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == "pw-for-plan"
+    # A file first written public then turned secret is tightened.
+    os.chmod(path, 0o644)
+    plan.render_all(cfg, quiet=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def render_secret(cfg):
+    return cfg.password.get_secret_value()
+
+
+def test_lab_spec_has_no_secret_and_a_concrete_accelerator(tmp_path):
+    import json
+
+    cfg = make_cfg(tmp_path)
+    plan.render_all(cfg, quiet=True)
+    spec = json.loads((cfg.lab_dir / "lab.json").read_text())
+    assert spec["lab"]["accelerator"] in ("kvm", "tcg")
+    assert spec["xenserver"]["ip"] == cfg.network.xenserver_ip
+    assert "credentials" not in spec
+    assert "pw-for-plan" not in json.dumps(spec)
