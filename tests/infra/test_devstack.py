@@ -1,0 +1,102 @@
+"""The DevStack host: local.conf, nova.conf and its reach to dom0, as independent compute needs."""
+
+import configparser
+import shlex
+
+import pytest
+
+
+def localrc(text):
+    """KEY=VALUE lines of local.conf's [[local|localrc]] section (values unparsed)."""
+    values, section = {}, None
+    for line in text.splitlines():
+        if line.startswith("[["):
+            section = line.strip("[]").split("|")[0]
+            continue
+        if section == "local" and "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+@pytest.fixture(scope="module")
+def local_conf(host, ctx):
+    f = host.file(ctx["devstack"]["local_conf"])
+    assert f.exists, f"{ctx['devstack']['local_conf']} missing on the devstack host: run `invoke wire`, then " \
+                     "`vagrant provision devstack`"
+    return f
+
+
+@pytest.fixture(scope="module")
+def nova_conf(host, ctx):
+    f = host.file(ctx["devstack"]["nova_conf"])
+    assert f.exists, f"{ctx['devstack']['nova_conf']} missing on the devstack host"
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read_string(f.content_string)
+    return f, parser
+
+
+def test_local_conf_is_private(local_conf, ctx):
+    assert local_conf.mode == 0o600, f"local.conf is mode {local_conf.mode:04o} and holds passwords: chmod 600 it"
+    assert local_conf.user == ctx["devstack"]["user"], f"local.conf belongs to {local_conf.user}, not {ctx['devstack']['user']}"
+
+
+def test_local_conf_values(local_conf, ctx):
+    values = localrc(local_conf.content_string)
+    want = ctx["devstack"]["localrc"]
+    wrong = {k: values.get(k) for k, v in want.items() if values.get(k) != v}
+    assert not wrong, f"local.conf differs from what the lab needs: {wrong} (want {want}): run `invoke wire`"
+    assert values.get("XENAPI_PASSWORD"), "local.conf sets no XENAPI_PASSWORD: stack.sh would prompt for it"
+    assert "enable_plugin os-xenapi" in local_conf.content_string, "local.conf lacks `enable_plugin os-xenapi`"
+
+
+def test_nova_conf_independent_compute(nova_conf, ctx):
+    _, conf = nova_conf
+    xs = conf["xenserver"] if conf.has_section("xenserver") else {}
+    assert str(xs.get("independent_compute", "")).lower() == "true", \
+        "nova.conf [xenserver] independent_compute is not True: add it under [[post-config|$NOVA_CONF]]"
+    assert str(xs.get("check_host", "")).lower() == "false", \
+        "nova.conf [xenserver] check_host is not False: independent compute refuses to start otherwise"
+    assert xs.get("connection_url") == ctx["devstack"]["localrc"]["XENAPI_CONNECTION_URL"], \
+        f"nova.conf [xenserver] connection_url is {xs.get('connection_url')!r}, not the xenserver host"
+
+
+def test_no_independent_compute_restriction_broken(host, ctx, local_conf, nova_conf):
+    from xenlab import restrictions
+
+    findings = restrictions.check_texts({
+        ctx["devstack"]["local_conf"]: local_conf.content_string,
+        ctx["devstack"]["nova_conf"]: nova_conf[0].content_string,
+    })
+    assert not findings, "settings that break independent compute: " + "; ".join(map(str, findings))
+
+
+LOGIN = r"""
+import os, sys
+from xmlrpc.client import ServerProxy
+r = ServerProxy(os.environ["URL"] + "/").session.login_with_password(os.environ["XUSER"], os.environ["XENAPI_PASSWORD"])
+print(r["Status"], (r.get("ErrorDescription") or [""])[0])
+"""
+
+
+def test_xenapi_login_from_devstack(host, ctx):
+    """Log in with the password local.conf holds, over the private network."""
+    lc = shlex.quote(ctx["devstack"]["local_conf"])
+    url = ctx["devstack"]["localrc"]["XENAPI_CONNECTION_URL"]
+    inner = (f'eval "$(grep ^XENAPI_PASSWORD= {lc})"; '
+             f"export XENAPI_PASSWORD URL={shlex.quote(url)} XUSER={shlex.quote(ctx['devstack']['localrc']['XENAPI_USER'])}; "
+             f"timeout 30 python3 -c {shlex.quote(LOGIN)}")
+    cmd = f"bash -c {shlex.quote(inner)}"
+    out = host.run(cmd)
+    assert out.rc == 0, f"XenAPI at {url} unreachable from the devstack host: {out.stderr.strip()[-200:]} " \
+                        "(check the private network and that xapi runs)"
+    assert out.stdout.split()[:1] == ["Success"], \
+        f"XenAPI login from devstack with local.conf's password failed: {out.stdout.strip()}"
+
+
+def test_domzero_user_reaches_dom0_as_root(host, ctx):
+    user, ip = ctx["devstack"]["user"], ctx["xenserver"]["ip"]
+    out = host.run(f"sudo -u {user} -H ssh -o BatchMode=yes -o StrictHostKeyChecking=no "
+                   f"-o UserKnownHostsFile=/dev/null -o ConnectTimeout=15 root@{ip} true")
+    assert out.rc == 0, f"{user} cannot SSH to root@{ip} with its key ({out.stderr.strip()[-200:]}): " \
+                        "the DOMZERO key is missing on one side: run `invoke wire`, then `vagrant provision devstack`"
