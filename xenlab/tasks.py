@@ -79,7 +79,8 @@ def test(c, unit=False, k=None, x=False):
     """Run xenlab's own test suite (unit + integration) with pytest."""
     import subprocess
 
-    argv = [sys.executable, "-m", "pytest", "tests/unit" if unit else "tests"]
+    # No path: pytest's testpaths (tests/unit, tests/integration) from pyproject.toml.
+    argv = [sys.executable, "-m", "pytest"] + (["tests/unit"] if unit else [])
     argv += ["-k", k] if k else []
     argv += ["-x"] if x else []
     code = subprocess.call(argv)
@@ -87,4 +88,33 @@ def test(c, unit=False, k=None, x=False):
         raise Exit(code=code)
 
 
-ns = Collection(plan, status, doctor, test)
+@xtask(help={
+    "host": "verify an existing XenServer at this address instead of the lab's (no Vagrant)",
+    "devstack_ssh_config": "with --host: an ssh config file that reaches the devstack host",
+    "devstack_host": "with --host: the devstack host's name in that ssh config",
+})
+def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, devstack_host=None):
+    """Check both hosts with testinfra; JUnit report in .xenlab/<lab>/reports/."""
+    from . import lifecycle, verify as verify_mod
+
+    cfg = load_config(config, flavour)
+    if host:
+        verify_mod.check(cfg, verify_mod.host_targets(cfg, host, devstack_ssh_config, devstack_host))
+    else:
+        lifecycle.run_stage(cfg, "verify", force=True)
+
+
+@xtask(name="lab", help={"from_": "redo the stages from this one on (build, up, wire, verify)"})
+def lab_(c, config=None, flavour=None, from_=None):
+    """build -> up -> wire -> verify, resuming after the last finished stage."""
+    from . import lifecycle, plan as plan_mod, status as status_mod
+
+    cfg = load_config(config, flavour)
+    if from_:
+        lifecycle.stage(from_)  # an unknown name is a config error before anything runs
+    plan_mod.render_all(cfg, quiet=True)
+    lifecycle.run_sequence(cfg, force_from=from_)
+    status_mod.show(cfg)
+
+
+ns = Collection(plan, status, doctor, test, verify, lab_)
