@@ -87,4 +87,33 @@ def test(c, unit=False, k=None, x=False):
         raise Exit(code=code)
 
 
-ns = Collection(plan, status, doctor, test)
+@xtask(help={
+    "host": "wire an existing XenServer at this address instead of the lab's (credentials from config/env)",
+    "force": "run even if nothing changed since the last wire",
+})
+def wire(c, config=None, flavour=None, host=None, force=False):
+    """Connect DevStack to XenServer: host facts, dom0 plugins + key, local.conf/nova.conf."""
+    from . import config as config_mod, lifecycle
+
+    cfg = config_mod.load(config, overrides={"lab": {"flavour": flavour}, "wire": {"host": host}})
+    lifecycle.run_stage(cfg, "wire", force=force)
+
+
+@xtask(help={"port": "loopback port to serve on (default 8080)", "pool_size": "hosts in the simulated pool",
+             "plugin_dir": "dom0 plugin directory (default .xenlab/<lab>/sim/plugins)"})
+def sim(c, config=None, port=8080, pool_size=1, plugin_dir=None):
+    """Serve the XenAPI simulator on 127.0.0.1 (log in as the lab's user and password)."""
+    from . import simtask
+
+    simtask.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)
+
+
+@xtask(iterable=["path"], help={"path": "a local.conf or nova.conf to check (repeatable)", "json": "print JSON"})
+def check_config(c, path, json=False):
+    """Report settings in local.conf/nova.conf that break Nova's independent compute."""
+    from . import restrictions
+
+    restrictions.report(path, as_json=json)
+
+
+ns = Collection(plan, status, doctor, test, wire, sim, check_config)
