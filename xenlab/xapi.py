@@ -46,8 +46,8 @@ class HostFacts:
         return asdict(self)
 
 
-class _Transport(xmlrpc.client.Transport):
-    """xmlrpc's transport with a timeout, so a host that stalls cannot hang wire."""
+class _Timeout:
+    """A transport with a timeout, so a host that stalls cannot hang wire."""
 
     def __init__(self, timeout: float):
         super().__init__()
@@ -59,15 +59,12 @@ class _Transport(xmlrpc.client.Transport):
         return conn
 
 
-class _SafeTransport(xmlrpc.client.SafeTransport):
-    def __init__(self, timeout: float):
-        super().__init__()
-        self._timeout = timeout
+class _Transport(_Timeout, xmlrpc.client.Transport):
+    pass
 
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
+
+class _SafeTransport(_Timeout, xmlrpc.client.SafeTransport):
+    pass
 
 
 def _describe(exc: BaseException) -> str:
