@@ -135,6 +135,16 @@ class Network(Section):
         return self
 
 
+class Wire(Section):
+    # The XenServer to wire: empty means the lab's own (network.xenserver_ip).
+    # XenAPI is reached on port 80 (Nova's client cannot take a port in its URL).
+    host: Annotated[str, StringConstraints(pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")] = ""
+    ssh_port: int = Field(22, ge=1, le=65535)
+    # Per XenAPI/SSH request, and how many times to try reaching the host.
+    timeout_s: int = Field(10, ge=1, le=300)
+    attempts: int = Field(3, ge=1, le=20)
+
+
 class Credentials(Section):
     xenapi_user: UserName = "root"
     # A file holding the XenAPI/root password, mode 0600. Empty: XENLAB_PASSWORD,
@@ -150,6 +160,7 @@ class Settings(Section):
     xenserver: XenServer = XenServer()
     devstack: DevStack = DevStack()
     network: Network = Network()
+    wire: Wire = Wire()
     credentials: Credentials = Credentials()
 
 
@@ -183,6 +194,10 @@ class Config(BaseModel):
     @property
     def network(self) -> Network:
         return self.settings.network
+
+    @property
+    def wire(self) -> Wire:
+        return self.settings.wire
 
     @property
     def credentials(self) -> Credentials:

@@ -36,7 +36,9 @@ class Stage:
 
 # The order in which `invoke lab` runs the stages. Each issue that delivers a
 # stage adds it here.
-SEQUENCE: list[Stage] = []
+SEQUENCE: list[Stage] = [
+    Stage("wire", "xenlab.wire", "XenAPI facts, dom0 plugins and key, DevStack local.conf/nova.conf"),
+]
 
 
 def names() -> list[str]:

@@ -29,6 +29,8 @@ class Artifact:
 
 ARTIFACTS: list[Artifact] = [
     Artifact("lab.json", "xenlab.labspec:render"),
+    Artifact("devstack/local.conf", "xenlab.devstack:render_local_conf", secret=True),
+    Artifact("devstack/nova.conf", "xenlab.devstack:render_nova_conf", secret=True),
 ]
 
 

@@ -40,10 +40,11 @@ def xtask(*args, **kwargs):
     return decorate
 
 
-def load_config(config=None, flavour=None):
+def load_config(config=None, flavour=None, host=None):
+    """The Config, with task options overriding settings (None overrides nothing)."""
     from . import config as config_mod
 
-    return config_mod.load(config, overrides={"lab": {"flavour": flavour}})
+    return config_mod.load(config, overrides={"lab": {"flavour": flavour}, "wire": {"host": host}})
 
 
 @xtask()
@@ -89,6 +90,34 @@ def test(c, unit=False, k=None, x=False):
 
 
 @xtask(help={
+    "host": "wire an existing XenServer at this address instead of the lab's (credentials from config/env)",
+    "force": "run even if nothing changed since the last wire",
+})
+def wire(c, config=None, flavour=None, host=None, force=False):
+    """Connect DevStack to XenServer: host facts, dom0 plugins + key, local.conf/nova.conf."""
+    from . import lifecycle
+
+    lifecycle.run_stage(load_config(config, flavour, host), "wire", force=force)
+
+
+@xtask(help={"port": "loopback port to serve on (default 8080)", "pool_size": "hosts in the simulated pool",
+             "plugin_dir": "dom0 plugin directory (default .xenlab/<lab>/sim/plugins)"})
+def sim(c, config=None, port=8080, pool_size=1, plugin_dir=None):
+    """Serve the XenAPI simulator on 127.0.0.1 (log in as the lab's user and password)."""
+    from . import simtask
+
+    simtask.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)
+
+
+@xtask(iterable=["path"], help={"path": "a local.conf or nova.conf to check (repeatable)", "json": "print JSON"})
+def check_config(c, path, json=False):
+    """Report settings in local.conf/nova.conf that break Nova's independent compute."""
+    from . import restrictions
+
+    restrictions.report(path, as_json=json)
+
+
+@xtask(help={
     "host": "verify an existing XenServer at this address instead of the lab's (no Vagrant)",
     "devstack_ssh_config": "with --host: an ssh config file that reaches the devstack host",
     "devstack_host": "with --host: the devstack host's name in that ssh config",
@@ -97,7 +126,7 @@ def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, de
     """Check both hosts with testinfra; JUnit report in .xenlab/<lab>/reports/."""
     from . import lifecycle, verify as verify_mod
 
-    cfg = load_config(config, flavour)
+    cfg = load_config(config, flavour, host)
     if host:
         verify_mod.check(cfg, verify_mod.host_targets(cfg, host, devstack_ssh_config, devstack_host))
     else:
@@ -117,4 +146,4 @@ def lab_(c, config=None, flavour=None, from_=None):
     status_mod.show(cfg)
 
 
-ns = Collection(plan, status, doctor, test, verify, lab_)
+ns = Collection(plan, status, doctor, test, wire, sim, check_config, verify, lab_)

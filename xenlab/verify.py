@@ -21,13 +21,16 @@ from pathlib import Path
 
 from . import console
 from .config import PROJECT_DIR, write_secret_file
-from .errors import ChecksFailed
+from .errors import ChecksFailed, ConfigError
 from .state import digest
 
 SUITES = PROJECT_DIR / "tests" / "infra"
 REPORT = "verify.xml"
 RUN_TIMEOUT = 900  # seconds for one host's suite, whatever hangs
 CONTROL_PERSIST = 300
+# Where the devstack machine's provisioning (vagrant/devstack/provision.sh) puts them.
+LOCAL_CONF_PATH = "/opt/stack/devstack/local.conf"
+NOVA_CONF_PATH = "/etc/nova/nova.conf"
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Target:
     ssh_config: Path
     sudo: bool = True
     suites: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # e.g. SSH_ASKPASS for password logins
 
 
 @dataclass
@@ -71,11 +75,11 @@ def multiplexed(ssh_config: str, control_dir: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_ssh_config(cfg, text: str) -> Path:
+def write_ssh_config(cfg, text: str, name: str = "ssh-config") -> Path:
     control = Path("/tmp") / f"xenlab-{os.getuid()}-{digest(str(cfg.lab_dir))[:10]}"
     # ControlPath must be short (a Unix socket path), hence /tmp rather than the lab dir.
     control.mkdir(mode=0o700, exist_ok=True)
-    path = cfg.lab_dir / "ssh-config"
+    path = cfg.lab_dir / name
     write_secret_file(path, multiplexed(text, control))
     return path
 
@@ -85,27 +89,29 @@ def write_ssh_config(cfg, text: str) -> Path:
 
 def context(cfg) -> dict:
     """What the lab should look like, for the suites. Holds no secret."""
-    from . import devstack, dom0, wire
+    from . import devstack, dom0, restrictions, xapi
 
-    pub = (wire.key_paths(cfg)[1]).read_text().strip()
+    pub = cfg.lab_dir / "ssh" / "domzero.pub"
+    localrc, _ = restrictions.split_local_conf(devstack.render_local_conf(cfg))
+    secret_keys = {*devstack.PROMPTED, "XENAPI_PASSWORD"}
     return {
         "flavour": cfg.lab.flavour,
         "standin": cfg.lab.flavour == "standin",
         "xenserver": {
-            "ip": cfg.network.xenserver_ip,
-            "url": f"http://{cfg.network.xenserver_ip}",
+            "ip": devstack.xenapi_host(cfg),
+            "url": devstack.connection_url(cfg),
             "user": cfg.credentials.xenapi_user,
-            "plugin_dir": dom0.PLUGIN_DIR,
-            "plugins": list(dom0.PLUGINS),
-            "plugin_version": dom0.PLUGIN_VERSION,
+            "plugin_dirs": list(dom0.PLUGIN_DIRS),
+            "plugins": sorted(dom0.plugins(dom0.sdist(cfg.devstack.os_xenapi_version))),
+            "plugin_version": xapi.PLUGIN_API,
             "os_xenapi_version": cfg.devstack.os_xenapi_version,
-            "domzero_pubkey": pub,
+            "domzero_pubkey": pub.read_text().strip() if pub.is_file() else "(none: wire has not run)",
         },
         "devstack": {
             "user": cfg.devstack.user,
-            "local_conf": devstack.LOCAL_CONF_PATH,
-            "nova_conf": devstack.NOVA_CONF_PATH,
-            "localrc": devstack.expected_localrc(cfg),
+            "local_conf": LOCAL_CONF_PATH,
+            "nova_conf": NOVA_CONF_PATH,
+            "localrc": {k: v for k, v in localrc.items() if k not in secret_keys},
         },
     }
 
@@ -174,7 +180,7 @@ def run_targets(cfg, targets: list[Target], env: dict[str, str]) -> list[Outcome
         counts = reports_dir / f".{t.role}-round-trips.json"
         report.unlink(missing_ok=True)
         log = (logs_dir / f"verify-{t.role}.log").open("w")
-        full_env = {**os.environ, **env, "XENLAB_VERIFY_CONTEXT": str(ctx_path), "XENLAB_VERIFY_COUNTS": str(counts)}
+        full_env = {**os.environ, **env, **t.env, "XENLAB_VERIFY_CONTEXT": str(ctx_path), "XENLAB_VERIFY_COUNTS": str(counts)}
         proc = subprocess.Popen(_pytest_argv(t, report), cwd=SUITES, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         running.append((t, proc, report, counts, log))
@@ -228,6 +234,38 @@ def lab_targets(cfg) -> list[Target]:
         Target("xenserver", "ssh://xenserver", ssh_config, sudo=True, suites=["test_xenserver.py"]),
         Target("devstack", "ssh://devstack", ssh_config, sudo=True, suites=devstack_suites),
     ]
+
+
+def host_targets(cfg, host: str, devstack_ssh_config: str | None, devstack_host: str | None) -> list[Target]:
+    """An existing XenServer (root, password via SSH_ASKPASS) and optionally a devstack host."""
+    from . import dom0
+
+    if bool(devstack_ssh_config) != bool(devstack_host):
+        raise ConfigError("verify: --devstack-ssh-config and --devstack-host go together")
+    ssh_dir = cfg.lab_dir / "ssh"
+    xs_config = write_ssh_config(cfg, "\n".join([
+        "Host xenserver",
+        f"  HostName {host}",
+        "  User root",
+        f"  Port {cfg.wire.ssh_port}",
+        "  PubkeyAuthentication no",
+        "  PreferredAuthentications password,keyboard-interactive",
+        "  StrictHostKeyChecking accept-new",
+        f"  UserKnownHostsFile {ssh_dir / 'known_hosts'}",
+        "  ConnectTimeout 15",
+    ]), name="ssh-config-xenserver")
+    askpass = {"SSH_ASKPASS": str(dom0.askpass(ssh_dir)), "SSH_ASKPASS_REQUIRE": "force",
+               "DISPLAY": os.environ.get("DISPLAY", ":0"), dom0.ENV_PASSWORD: cfg.password.get_secret_value()}
+    targets = [Target("xenserver", "ssh://xenserver", xs_config, sudo=False, suites=["test_xenserver.py"], env=askpass)]
+    if devstack_ssh_config:
+        try:
+            text = Path(devstack_ssh_config).read_text()
+        except OSError as exc:
+            raise ConfigError(f"verify: cannot read {devstack_ssh_config}: {exc.strerror}") from None
+        ds_config = write_ssh_config(cfg, text, name="ssh-config-devstack")
+        targets.append(Target("devstack", f"ssh://{devstack_host}", ds_config, sudo=True,
+                              suites=["test_devstack.py", "test_devstack_services.py"]))
+    return targets
 
 
 # ------------------------------------------------------------------ stage API

@@ -5,18 +5,7 @@ import shlex
 
 import pytest
 
-
-def localrc(text):
-    """KEY=VALUE lines of local.conf's [[local|localrc]] section (values unparsed)."""
-    values, section = {}, None
-    for line in text.splitlines():
-        if line.startswith("[["):
-            section = line.strip("[]").split("|")[0]
-            continue
-        if section == "local" and "=" in line and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
+from xenlab import restrictions
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +31,7 @@ def test_local_conf_is_private(local_conf, ctx):
 
 
 def test_local_conf_values(local_conf, ctx):
-    values = localrc(local_conf.content_string)
+    values, _ = restrictions.split_local_conf(local_conf.content_string)
     want = ctx["devstack"]["localrc"]
     wrong = {k: values.get(k) for k, v in want.items() if values.get(k) != v}
     assert not wrong, f"local.conf differs from what the lab needs: {wrong} (want {want}): run `invoke wire`"
@@ -61,14 +50,10 @@ def test_nova_conf_independent_compute(nova_conf, ctx):
         f"nova.conf [xenserver] connection_url is {xs.get('connection_url')!r}, not the xenserver host"
 
 
-def test_no_independent_compute_restriction_broken(host, ctx, local_conf, nova_conf):
-    from xenlab import restrictions
-
-    findings = restrictions.check_texts({
-        ctx["devstack"]["local_conf"]: local_conf.content_string,
-        ctx["devstack"]["nova_conf"]: nova_conf[0].content_string,
-    })
-    assert not findings, "settings that break independent compute: " + "; ".join(map(str, findings))
+def test_no_independent_compute_restriction_broken(ctx, local_conf, nova_conf):
+    findings = restrictions.check_text(ctx["devstack"]["local_conf"], local_conf.content_string)
+    findings += restrictions.check_text(ctx["devstack"]["nova_conf"], nova_conf[0].content_string)
+    assert not findings, "settings that break independent compute: " + "; ".join(f.line() for f in findings)
 
 
 LOGIN = r"""

@@ -29,8 +29,14 @@ def test_xapi_answers_on_port_80(host):
         f"XAPI answered {out.stdout.strip()!r} to a wrong password; expected SESSION_AUTHENTICATION_FAILED"
 
 
-def test_dom0_plugins_installed_and_executable(host, ctx):
-    plugin_dir = ctx["xenserver"]["plugin_dir"]
+@pytest.fixture(scope="module")
+def plugin_dir(host, ctx):
+    found = next((d for d in ctx["xenserver"]["plugin_dirs"] if host.file(d).is_directory), None)
+    assert found, f"no XAPI plugin directory in dom0 (looked in {', '.join(ctx['xenserver']['plugin_dirs'])})"
+    return found
+
+
+def test_dom0_plugins_installed_and_executable(host, ctx, plugin_dir):
     missing, not_exec = [], []
     for name in ctx["xenserver"]["plugins"]:
         f = host.file(f"{plugin_dir}/{name}")
@@ -39,15 +45,17 @@ def test_dom0_plugins_installed_and_executable(host, ctx):
         elif not f.mode & 0o111:
             not_exec.append(name)
     assert not missing, f"os-xenapi dom0 plugins missing in {plugin_dir}: {', '.join(missing)}: run `invoke wire`"
-    assert not not_exec, f"dom0 plugins not executable: {', '.join(not_exec)}: chmod +x them or run `invoke wire --force`"
+    assert not not_exec, f"dom0 plugins not executable in {plugin_dir}: {', '.join(not_exec)}: " \
+                         "run `invoke wire --force`"
 
 
-def test_dom0_plugin_version_matches_release(host, ctx):
-    f = host.file(f"{ctx['xenserver']['plugin_dir']}/dom0_plugin_version.py")
+def test_dom0_plugin_version_matches_release(host, ctx, plugin_dir):
+    f = host.file(f"{plugin_dir}/dom0_plugin_version.py")
     want = ctx["xenserver"]["plugin_version"]
     assert f.exists, "dom0_plugin_version.py missing: run `invoke wire`"
     assert f'PLUGIN_VERSION = "{want}"' in f.content_string, \
-        f"dom0 plugins are not version {want} (needed by os-xenapi {ctx['xenserver']['os_xenapi_version']}): run `invoke wire --force`"
+        f"dom0 plugins are not version {want} (os-xenapi {ctx['xenserver']['os_xenapi_version']}): " \
+        "run `invoke wire --force`"
 
 
 @pytest.mark.parametrize("proto, port", [("tcp", 6640), ("udp", 4789)])
