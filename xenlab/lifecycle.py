@@ -36,7 +36,9 @@ class Stage:
 
 # The order in which `invoke lab` runs the stages. Each issue that delivers a
 # stage adds it here.
-SEQUENCE: list[Stage] = []
+SEQUENCE: list[Stage] = [
+    Stage("build", "xenlab.build", "Packer builds the lab's box"),
+]
 
 
 def names() -> list[str]:

@@ -29,6 +29,7 @@ class Artifact:
 
 ARTIFACTS: list[Artifact] = [
     Artifact("lab.json", "xenlab.labspec:render"),
+    Artifact("packer.pkrvars.json", "xenlab.packer:render_vars"),
 ]
 
 

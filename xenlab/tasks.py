@@ -74,6 +74,14 @@ def doctor(c, config=None, flavour=None, json=False):
         raise Exit(code=code)
 
 
+@xtask(help={"force": "rebuild even when the inputs did not change"})
+def build(c, config=None, flavour=None, force=False):
+    """Build the lab's Vagrant box with Packer (skipped when its inputs did not change)."""
+    from . import lifecycle
+
+    lifecycle.run_stage(load_config(config, flavour), "build", force=force)
+
+
 @xtask(help={"unit": "only the fast unit tests", "k": "pytest -k expression", "x": "stop at first failure"})
 def test(c, unit=False, k=None, x=False):
     """Run xenlab's own test suite (unit + integration) with pytest."""
@@ -87,4 +95,4 @@ def test(c, unit=False, k=None, x=False):
         raise Exit(code=code)
 
 
-ns = Collection(plan, status, doctor, test)
+ns = Collection(plan, status, doctor, build, test)
