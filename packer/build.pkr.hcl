@@ -27,9 +27,10 @@ build {
   name    = "standin"
   sources = ["source.qemu.standin"]
 
+  # A directory without trailing slash lands as /tmp/xenlab (Packer's file semantics).
   provisioner "file" {
-    source      = "${var.sim_payload}/"
-    destination = "/tmp/xenlab-payload"
+    source      = "${var.sim_payload}/xenlab"
+    destination = "/tmp"
   }
 
   # The password arrives in an uploaded env file (Packer deletes it after the
@@ -45,8 +46,9 @@ build {
       "${path.root}/scripts/standin/root-ssh.sh",
       "${path.root}/scripts/standin/sim-service.sh",
       "${path.root}/scripts/standin/smoke-test.sh",
-      "${path.root}/scripts/common/zero-free-space.sh",
     ]
+    # No zero-free-space here: the base image's free space was never written, and
+    # zeroing 7 GB under TCG costs minutes for nothing.
   }
 
   post-processor "vagrant" {

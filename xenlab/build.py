@@ -45,7 +45,7 @@ def _digest_tree(*roots: Path) -> str:
     for root in roots:
         files = _tree_files(root) if root.is_dir() else [root]
         for f in files:
-            parts += [str(f.relative_to(PROJECT_DIR)), f.read_bytes()]
+            parts += [str(f.relative_to(root.parent)), f.read_bytes()]
     return digest(*parts)
 
 

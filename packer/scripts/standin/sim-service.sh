@@ -6,8 +6,8 @@ set -eu
 
 rm -rf /opt/xenlab
 mkdir -p /opt/xenlab
-cp -r /tmp/xenlab-payload/xenlab /opt/xenlab/
-rm -rf /tmp/xenlab-payload
+cp -r /tmp/xenlab /opt/xenlab/
+rm -rf /tmp/xenlab
 find /opt/xenlab -name __pycache__ -prune -exec rm -rf {} +
 chown -R root:root /opt/xenlab
 chmod -R go-w /opt/xenlab
