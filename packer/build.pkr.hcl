@@ -46,6 +46,7 @@ build {
       "${path.root}/scripts/standin/root-ssh.sh",
       "${path.root}/scripts/standin/sim-service.sh",
       "${path.root}/scripts/standin/smoke-test.sh",
+      "${path.root}/scripts/standin/forget-identity.sh",
     ]
     # No zero-free-space here: the base image's free space was never written, and
     # zeroing 7 GB under TCG costs minutes for nothing.
