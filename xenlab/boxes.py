@@ -8,7 +8,6 @@ not the 0 a bare .box file gets.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tarfile
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from . import console, proc
 from .errors import XenlabError
+from .iso import file_digest
 from .state import write_json_atomic
 
 PROVIDER_LIBVIRT = "libvirt"
@@ -47,11 +47,7 @@ def new_version() -> str:
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(4 * 2**20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def pack_libvirt(image: Path, vagrantfile: Path, out: Path, virtual_size_gb: int) -> Path:
