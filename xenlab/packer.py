@@ -112,8 +112,20 @@ def argv(command: str, cfg, flavour, var_file: Path, extra: dict[str, str], flag
 
 
 def validate(cfg, flavour, var_file: Path, extra: dict[str, str], log: Path | None = None) -> None:
-    proc.run(argv("validate", cfg, flavour, var_file, extra), log=log, env=secret_env(cfg),
-             timeout=120, what="packer validate", quiet=True)
+    try:
+        proc.run(argv("validate", cfg, flavour, var_file, extra), log=log, env=secret_env(cfg),
+                 timeout=120, what="packer validate", quiet=True)
+    except ToolError as exc:
+        raise ToolError(f"packer validate failed: {_first_problem(log) or exc.message}; full log: {log}") from None
+
+
+def _first_problem(log: Path | None) -> str:
+    """Packer prints its reasons as '* ...' lines, its last line is only a position."""
+    if not log or not log.is_file():
+        return ""
+    run = log.read_text().rsplit("$ packer validate", 1)[-1]
+    reasons = [line[2:].strip() for line in run.splitlines() if line.startswith("* ")]
+    return reasons[0] if reasons else ""
 
 
 def build(cfg, flavour, var_file: Path, extra: dict[str, str], log: Path, timeout: float) -> None:
