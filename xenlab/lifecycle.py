@@ -37,6 +37,7 @@ class Stage:
 # The order in which `invoke lab` runs the stages. Each issue that delivers a
 # stage adds it here.
 SEQUENCE: list[Stage] = [
+    Stage("build", "xenlab.build", "Packer builds the lab's box"),
     Stage("wire", "xenlab.wire", "XenAPI facts, dom0 plugins and key, DevStack local.conf/nova.conf"),
 ]
 

@@ -29,6 +29,7 @@ class Artifact:
 
 ARTIFACTS: list[Artifact] = [
     Artifact("lab.json", "xenlab.labspec:render"),
+    Artifact("packer.pkrvars.json", "xenlab.packer:render_vars"),
     Artifact("devstack/local.conf", "xenlab.devstack:render_local_conf", secret=True),
     Artifact("devstack/nova.conf", "xenlab.devstack:render_nova_conf", secret=True),
 ]

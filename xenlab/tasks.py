@@ -75,6 +75,14 @@ def doctor(c, config=None, flavour=None, json=False):
         raise Exit(code=code)
 
 
+@xtask(help={"force": "rebuild even when the inputs did not change"})
+def build(c, config=None, flavour=None, force=False):
+    """Build the lab's Vagrant box with Packer (skipped when its inputs did not change)."""
+    from . import lifecycle
+
+    lifecycle.run_stage(load_config(config, flavour), "build", force=force)
+
+
 @xtask(help={"unit": "only the fast unit tests", "k": "pytest -k expression", "x": "stop at first failure"})
 def test(c, unit=False, k=None, x=False):
     """Run xenlab's own test suite (unit + integration) with pytest."""
@@ -146,4 +154,4 @@ def lab_(c, config=None, flavour=None, from_=None):
     status_mod.show(cfg)
 
 
-ns = Collection(plan, status, doctor, test, wire, sim, check_config, verify, lab_)
+ns = Collection(plan, status, doctor, test, build, wire, sim, check_config, verify, lab_)
