@@ -29,6 +29,8 @@ class Artifact:
 
 ARTIFACTS: list[Artifact] = [
     Artifact("lab.json", "xenlab.labspec:render"),
+    # .xenlab/active: which lab a plain `vagrant up` in the checkout brings up.
+    Artifact("../active", "xenlab.labspec:render_active"),
 ]
 
 
