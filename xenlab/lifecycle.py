@@ -36,7 +36,9 @@ class Stage:
 
 # The order in which `invoke lab` runs the stages. Each issue that delivers a
 # stage adds it here.
-SEQUENCE: list[Stage] = []
+SEQUENCE: list[Stage] = [
+    Stage("up", "xenlab.lab", "bring up the xenserver and devstack machines (vagrant up)"),
+]
 
 
 def names() -> list[str]:
