@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -41,6 +42,9 @@ VIRSH_TIMEOUT = 60.0
 
 
 # ---------------------------------------------------------------- Vagrant plumbing
+
+ERASE_LINE = "\x1b[K"
+_PROGRESS = re.compile(r"^Progress: \d+%")
 
 
 def spec_path(cfg) -> Path:
@@ -76,7 +80,9 @@ def _pump(log: Path | None, quiet: bool, sink: list[str]):
     def pump() -> None:
         with os.fdopen(read_fd, errors="replace") as fh:
             for raw in fh:
-                line = console.redact(raw.rstrip("\n"))
+                line = console.redact(raw.rstrip("\n").replace(ERASE_LINE, ""))
+                if _PROGRESS.match(line) and not line.startswith("Progress: 100%"):
+                    continue  # a box upload prints thousands of these
                 sink.append(line)
                 if log_fh:
                     log_fh.write(line + "\n")
@@ -304,8 +310,6 @@ def _volumes(cfg) -> list[str]:
 
 def _backing_paths(cfg, keep: list[str]) -> set[str]:
     """Paths other volumes are built on: a box image still in use must stay."""
-    import re
-
     used = set()
     for vol in keep:
         xml = virsh(cfg, "vol-dumpxml", vol, "--pool", STORAGE_POOL)
