@@ -268,6 +268,7 @@ def run(cfg, force: bool = False) -> None:
 def down(cfg) -> None:
     """Destroy the machines, then what vagrant-libvirt keeps; forget the lab's stages."""
     plan.render_all(cfg, quiet=True)
+    check_libvirt(cfg)
     with console.stage(f"down: destroying lab {cfg.lab.name!r}"):
         console.header("vagrant destroy")
         vagrant_call(cfg, "destroy", "destroy", timeout=DESTROY_TIMEOUT)

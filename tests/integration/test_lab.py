@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.netns import Libvirt, Netns
 from tests.support.prereq import missing, require_root, require_tool
+from tests.support.standin_lab import PASSWORD, config_toml
 from xenlab import config, labspec, lifecycle
 from xenlab.config import PROJECT_DIR
 
@@ -27,20 +28,6 @@ pytestmark = [pytest.mark.vm, pytest.mark.root]
 LAB = "itest"
 UP_TIMEOUT = 1800
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
-# The stand-in box's root/XenAPI password is the lab password it was built with.
-PASSWORD = os.environ.get("XENLAB_PASSWORD") or "xenlab-test-Pw1"
-CONFIG = textwrap.dedent(f"""\
-    [lab]
-    name = "{LAB}"
-    flavour = "standin"
-    accelerator = "tcg"
-    [xenserver]
-    memory_mb = 2048
-    cpus = 1
-    [devstack]
-    memory_mb = 1024
-    cpus = 1
-""")
 
 
 @dataclass
@@ -91,7 +78,7 @@ def lab(tmp_path_factory):
     require_root()
     require_tool("vagrant", "virsh", "libvirtd", "virtlogd", "ip", "ssh", "qemu-system-x86_64")
     root = tmp_path_factory.mktemp("lab")
-    (root / "xenlab.toml").write_text(CONFIG)
+    (root / "xenlab.toml").write_text(config_toml(LAB))
     env = {"XENLAB_CONFIG": str(root / "xenlab.toml"), "XENLAB_PASSWORD": PASSWORD, "CI": "true"}
     ensure_boxes(env, root)
     if Libvirt.running_elsewhere():

@@ -25,11 +25,10 @@ def ns():
         yield made
 
 
-def invoke_up(ns, tmp_path, toml: str) -> subprocess.CompletedProcess:
+def invoke_up(ns, tmp_path, toml: str, task: str = "up") -> subprocess.CompletedProcess:
     (tmp_path / "xenlab.toml").write_text(toml)
-    env = {"XENLAB_CONFIG": str(tmp_path / "xenlab.toml"), "XENLAB_PASSWORD": "errors-only-pw",
-           "VAGRANT_DOTFILE_PATH": str(tmp_path / ".vagrant")}
-    return ns.run([INVOKE, "up"], env=env, cwd=PROJECT_DIR, timeout=300, check=False)
+    env = {"XENLAB_CONFIG": str(tmp_path / "xenlab.toml"), "XENLAB_PASSWORD": "errors-only-pw"}
+    return ns.run([INVOKE, task], env=env, cwd=PROJECT_DIR, timeout=300, check=False)
 
 
 def one_line_error(done: subprocess.CompletedProcess) -> str:
@@ -63,3 +62,11 @@ def test_invalid_config_is_refused_before_vagrant_runs(ns, tmp_path):
     done = invoke_up(ns, tmp_path, '[lab]\nprovider = "vmware"\n')
     line = one_line_error(done)
     assert done.returncode == 2 and line.startswith("xenlab: config error: xenlab.toml: lab.provider")
+
+
+def test_down_without_libvirtd_is_one_line(ns, tmp_path):
+    sock = tmp_path / "no-libvirtd.sock"
+    done = invoke_up(ns, tmp_path, f'[lab]\nflavour = "standin"\nlibvirt_uri = "qemu+unix:///system?socket={sock}"\n',
+                     task="down")
+    assert one_line_error(done).startswith("xenlab: libvirtd is not reachable")
+    assert done.returncode == 4
