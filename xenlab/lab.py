@@ -120,9 +120,10 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _kill_children() -> None:
+def _kill_new_children(before: set[int]) -> None:
+    """Stop the processes this call started (not others this process runs)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = _descendants(os.getpid())
+        pids = [p for p in _descendants(os.getpid()) if p not in before]
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
@@ -155,11 +156,12 @@ def vagrant_call(cfg, what: str, method: str, *args, timeout: float, quiet: bool
         except BaseException as exc:  # re-raised in the caller's thread
             result["error"] = exc
 
+    before = set(_descendants(os.getpid()))
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        _kill_children()
+        _kill_new_children(before)
         worker.join(15)
         raise ToolError(f"vagrant {what} took longer than {timeout:.0f} s and was stopped; full log: {log}")
     error = result.get("error")

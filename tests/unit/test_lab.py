@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
+import vagrant as pyvagrant
+
 from xenlab import config, lab
+from xenlab.errors import ToolError
 from xenlab.state import State
 
 
@@ -55,3 +59,18 @@ def test_down_forgets_up_and_later_stages_but_keeps_build(tmp_path, monkeypatch)
 def test_ssh_config_parsing():
     text = "Host devstack\n  HostName 192.168.121.5\n  User vagrant\n  Port 22\n"
     assert lab._parse_ssh_config(text) == {"Host": "devstack", "HostName": "192.168.121.5", "User": "vagrant", "Port": "22"}
+
+
+def test_a_vagrant_call_that_overruns_is_stopped_with_what_it_started(tmp_path, monkeypatch):
+    # A `vagrant` that never finishes, on PATH for this test only.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "vagrant").write_text("#!/bin/sh\nsleep 300 &\nwait\n")
+    (fake / "vagrant").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    monkeypatch.setattr(pyvagrant, "get_vagrant_executable", lambda: str(fake / "vagrant"))
+    cfg = load(tmp_path)
+    before = set(lab._descendants(os.getpid()))
+    with pytest.raises(ToolError, match=r"vagrant up took longer than 1 s and was stopped"):
+        lab.vagrant_call(cfg, "up", "up", timeout=1, quiet=True)
+    assert set(lab._descendants(os.getpid())) <= before
