@@ -103,3 +103,11 @@ def test_plan_pointer_selects_the_lab_for_plain_vagrant(vagrant_ready, tmp_path)
     done = vagrant(["status", "--machine-readable"], tmp_path, None, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "xenserver,state,not_created" in done.stdout and "devstack,state,not_created" in done.stdout
+
+
+def test_provisioning_scripts_are_shellcheck_clean():
+    require_tool("shellcheck")
+    scripts = sorted((PROJECT_DIR / "vagrant").rglob("*.sh"))
+    assert len(scripts) >= 3
+    done = subprocess.run(["shellcheck", *map(str, scripts)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout
