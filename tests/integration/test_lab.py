@@ -1,7 +1,7 @@
 """The real two-machine stand-in lab, brought up by `invoke up` inside a network
 namespace the test made (only `lo` up, libvirtd started there by hand), so the
 guests have no uplink and nothing here talks to a private address from the root
-namespace. One lab is shared by the tests of this module (bringing up two TCG
+namespace. One lab (module fixture) is shared by the tests of this module (bringing up two TCG
 machines takes about three minutes); the last test takes it down.
 """
 
@@ -73,7 +73,9 @@ def ensure_boxes(lab_env: dict, root: Path) -> None:
             missing(f"box {box} is not installed and this checkout has no build stage to make it")
 
 
-@pytest.fixture(scope="session")
+# Module scope: libvirtd's sockets are machine-wide, so this module's libvirtd must
+# be gone before another module (e.g. the end-to-end test) starts its own.
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     require_root()
     require_tool("vagrant", "virsh", "libvirtd", "virtlogd", "ip", "ssh", "qemu-system-x86_64")
