@@ -38,7 +38,9 @@ class Stage:
 # stage adds it here.
 SEQUENCE: list[Stage] = [
     Stage("build", "xenlab.build", "Packer builds the lab's box"),
+    Stage("up", "xenlab.lab", "bring up the xenserver and devstack machines (vagrant up)"),
     Stage("wire", "xenlab.wire", "XenAPI facts, dom0 plugins and key, DevStack local.conf/nova.conf"),
+    Stage("verify", "xenlab.verify", "testinfra checks both hosts"),
 ]
 
 

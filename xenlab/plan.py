@@ -32,6 +32,8 @@ ARTIFACTS: list[Artifact] = [
     Artifact("packer.pkrvars.json", "xenlab.packer:render_vars"),
     Artifact("devstack/local.conf", "xenlab.devstack:render_local_conf", secret=True),
     Artifact("devstack/nova.conf", "xenlab.devstack:render_nova_conf", secret=True),
+    # .xenlab/active: which lab a plain `vagrant up` in the checkout brings up.
+    Artifact("../active", "xenlab.labspec:render_active"),
 ]
 
 

@@ -8,7 +8,7 @@ from . import console, lifecycle
 from .state import State
 
 
-def collect(cfg) -> dict:
+def collect(cfg, machines: bool = True) -> dict:
     st = State(cfg.lab_dir)
     order = lifecycle.names() + [name for name in st.stages if name not in lifecycle.names()]
     stages = []
@@ -20,7 +20,12 @@ def collect(cfg) -> dict:
             "finished": record.get("finished"),
             "seconds": record.get("seconds"),
         })
-    return {"lab": cfg.lab.name, "flavour": cfg.lab.flavour, "lab_dir": str(cfg.lab_dir), "stages": stages}
+    info = {"lab": cfg.lab.name, "flavour": cfg.lab.flavour, "lab_dir": str(cfg.lab_dir), "stages": stages}
+    if machines:
+        from . import lab
+
+        info["machines"] = lab.describe(cfg)
+    return info
 
 
 def show(cfg, as_json: bool = False) -> dict:
@@ -34,4 +39,8 @@ def show(cfg, as_json: bool = False) -> dict:
     for s in info["stages"]:
         when = f"done {s['finished']} ({s['seconds']} s)" if s["done"] else "not done"
         console.say(f"  {s['stage']:<8} {when}")
+    for m in info.get("machines", []):
+        ssh = f", ssh {m['ssh']}" if m["ssh"] else ""
+        note = f" ({m['note']})" if m.get("note") else ""
+        console.say(f"  machine {m['machine']:<9} {m['state']:<11} private {m['private_ip']}{ssh} [box {m['box']}]{note}")
     return info

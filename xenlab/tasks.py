@@ -57,6 +57,22 @@ def plan(c, config=None, flavour=None):
     plan_mod.render_all(cfg)
 
 
+@xtask(help={"force": "run vagrant up --provision even if the lab is up and current"})
+def up(c, config=None, flavour=None, force=False):
+    """Bring up the lab's machines (xenserver, then wiring, then devstack) with Vagrant."""
+    from . import lifecycle
+
+    lifecycle.run_stage(load_config(config, flavour), "up", force=force)
+
+
+@xtask()
+def down(c, config=None, flavour=None):
+    """Destroy the lab's machines and their libvirt volumes; forget its stage state."""
+    from . import lab
+
+    lab.down(load_config(config, flavour))
+
+
 @xtask(help={"json": "print machine-readable JSON"})
 def status(c, config=None, flavour=None, json=False):
     """Show what is done: each stage's state, the lab's machines."""
@@ -154,4 +170,4 @@ def lab_(c, config=None, flavour=None, from_=None):
     status_mod.show(cfg)
 
 
-ns = Collection(plan, status, doctor, test, build, wire, sim, check_config, verify, lab_)
+ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_)

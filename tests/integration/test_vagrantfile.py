@@ -1,0 +1,113 @@
+"""The top-level Vagrantfile, checked by Vagrant itself with vagrant-libvirt loaded.
+
+`vagrant validate` without `-p`: provider blocks are validated too, so a misspelt
+provider setting fails (with `-p` it would pass unnoticed). VirtualBox cannot be
+installed from Debian's archive; Vagrant's VirtualBox provider only asks
+`VBoxManage --version` to decide it is usable before validating its settings, so
+the VirtualBox cases put a VBoxManage on PATH that answers exactly that and fails
+on anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.prereq import require_tool
+from xenlab import config, plan
+from xenlab.config import PROJECT_DIR
+
+PROVIDERS = ("libvirt", "virtualbox")
+FAKE_VBOXMANAGE = """#!/bin/sh
+case "$1" in --version) echo 7.0.14r161095 ;; *) echo "unexpected VBoxManage $*" >&2; exit 1 ;; esac
+"""
+
+
+@pytest.fixture(scope="module")
+def vagrant_ready():
+    require_tool("vagrant")
+    plugins = subprocess.run(["vagrant", "plugin", "list"], capture_output=True, text=True, timeout=120).stdout
+    assert "vagrant-libvirt" in plugins, f"vagrant-libvirt not loaded: {plugins}"
+
+
+def render_spec(tmp: Path, flavour: str, provider: str) -> Path:
+    cfg = config.load(tmp / "xenlab.toml", overrides={"lab": {"flavour": flavour, "provider": provider}},
+                      environ={"XENLAB_PASSWORD": "validate-only"})
+    plan.render_all(cfg, quiet=True)
+    return cfg.lab_dir / "lab.json"
+
+
+def vagrant(args, tmp: Path, spec: Path | None, cwd: Path = PROJECT_DIR, provider: str = "libvirt"):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XENLAB_", "VAGRANT_"))}
+    env["VAGRANT_DOTFILE_PATH"] = str(tmp / ".vagrant")
+    if spec:
+        env["XENLAB_LAB_SPEC"] = str(spec)
+    if provider == "virtualbox":
+        fake = tmp / "fakebin"
+        fake.mkdir(exist_ok=True)
+        (fake / "VBoxManage").write_text(FAKE_VBOXMANAGE)
+        (fake / "VBoxManage").chmod(0o755)
+        env["PATH"] = f"{fake}:{env['PATH']}"
+    return subprocess.run(["vagrant", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("flavour", config.available_flavours())
+def test_vagrantfile_validates_for_every_flavour_and_provider(vagrant_ready, tmp_path, flavour, provider):
+    (tmp_path / "xenlab.toml").write_text("")
+    spec = render_spec(tmp_path, flavour, provider)
+    done = vagrant(["validate"], tmp_path, spec, provider=provider)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "validated successfully" in done.stdout
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_misspelt_provider_setting_fails_validation(vagrant_ready, tmp_path, provider):
+    (tmp_path / "xenlab.toml").write_text("")
+    spec = render_spec(tmp_path, "standin", provider)
+    # The project's Vagrantfile plus one misspelt setting in the provider block.
+    (tmp_path / "Vagrantfile").write_text(
+        f'load {str(PROJECT_DIR / "Vagrantfile")!r}\n'
+        f'Vagrant.configure("2") {{ |c| c.vm.provider(:{provider}) {{ |v| v.memroy = 2048 }} }}\n'
+    )
+    done = vagrant(["validate"], tmp_path, spec, cwd=tmp_path, provider=provider)
+    assert done.returncode != 0
+    assert "shouldn't exist: memroy" in done.stdout + done.stderr
+
+
+def test_missing_lab_spec_is_one_line_naming_plan(vagrant_ready, tmp_path):
+    done = vagrant(["validate"], tmp_path, tmp_path / "nowhere" / "lab.json")
+    assert done.returncode != 0
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("xenlab:")]
+    assert errors == [f"xenlab: no lab spec at {tmp_path}/nowhere/lab.json: run `invoke plan` (or `invoke up`) first"]
+
+
+def test_without_spec_or_pointer_the_vagrantfile_says_run_plan(vagrant_ready, tmp_path):
+    shutil.copy(PROJECT_DIR / "Vagrantfile", tmp_path / "Vagrantfile")
+    done = vagrant(["status"], tmp_path, None, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "xenlab: no lab spec (.xenlab/active is missing): run `invoke plan`" in done.stdout + done.stderr
+
+
+def test_plan_pointer_selects_the_lab_for_plain_vagrant(vagrant_ready, tmp_path):
+    # A checkout-like directory: Vagrantfile beside .xenlab/, no environment variables.
+    shutil.copy(PROJECT_DIR / "Vagrantfile", tmp_path / "Vagrantfile")
+    (tmp_path / "xenlab.toml").write_text('[lab]\nname = "pointed"\nflavour = "standin"\n')
+    render_spec(tmp_path, "standin", "libvirt")
+    assert (tmp_path / ".xenlab" / "active").read_text() == "pointed\n"
+    done = vagrant(["status", "--machine-readable"], tmp_path, None, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "xenserver,state,not_created" in done.stdout and "devstack,state,not_created" in done.stdout
+
+
+def test_provisioning_scripts_are_shellcheck_clean():
+    require_tool("shellcheck")
+    scripts = sorted((PROJECT_DIR / "vagrant").rglob("*.sh"))
+    assert len(scripts) >= 3
+    done = subprocess.run(["shellcheck", *map(str, scripts)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout

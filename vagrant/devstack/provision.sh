@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Provision the devstack machine: the DevStack user, DevStack at its pinned tag,
+# the local.conf and DOMZERO key that `xenlab wire` rendered, then an unattended
+# stack.sh. On the stand-in flavour DevStack's git hosts are out of reach, so
+# everything but cloning DevStack and running stack.sh is done, and said so.
+set -euo pipefail
+
+: "${XENLAB_STAGING:?}" "${XENLAB_USER:?}" "${XENLAB_DEVSTACK_REPO:?}" "${XENLAB_DEVSTACK_TAG:?}"
+: "${XENLAB_STANDIN:?}" "${XENLAB_XENSERVER_IP:?}"
+
+STACK_HOME=/opt/stack
+DEVSTACK_DIR=$STACK_HOME/devstack
+FILES=$XENLAB_STAGING/devstack
+KEYS=$XENLAB_STAGING/ssh
+STACK_TIMEOUT=${XENLAB_STACK_TIMEOUT:-7200}
+
+say() { printf 'xenlab: %s\n' "$*"; }
+die() { printf 'xenlab: %s\n' "$*" >&2; exit 1; }
+as_stack() { sudo -u "$XENLAB_USER" -H "$@"; }
+
+create_user() {
+  # As DevStack's tools/create-stack-user.sh does it.
+  if ! id "$XENLAB_USER" >/dev/null 2>&1; then
+    useradd -U -s /bin/bash -d "$STACK_HOME" -m "$XENLAB_USER"
+  fi
+  chmod 755 "$STACK_HOME"
+  printf '%s ALL=(root) NOPASSWD:ALL\n' "$XENLAB_USER" > /etc/sudoers.d/50_stack_sh
+  chmod 0440 /etc/sudoers.d/50_stack_sh
+}
+
+install_domzero_key() {
+  if [ ! -f "$KEYS/domzero" ]; then
+    say "no DOMZERO key rendered (run \`invoke wire\`, then \`vagrant provision devstack\`)"
+    return 1
+  fi
+  local ssh_dir=$STACK_HOME/.ssh
+  install -d -m 0700 -o "$XENLAB_USER" -g "$XENLAB_USER" "$ssh_dir"
+  install -m 0600 -o "$XENLAB_USER" -g "$XENLAB_USER" "$KEYS/domzero" "$ssh_dir/domzero"
+  if [ -f "$KEYS/domzero.pub" ]; then
+    install -m 0644 -o "$XENLAB_USER" -g "$XENLAB_USER" "$KEYS/domzero.pub" "$ssh_dir/domzero.pub"
+  fi
+  cat > "$ssh_dir/config" <<CONF
+Host $XENLAB_XENSERVER_IP
+    User root
+    IdentityFile ~/.ssh/domzero
+    IdentitiesOnly yes
+    StrictHostKeyChecking accept-new
+CONF
+  chown "$XENLAB_USER:$XENLAB_USER" "$ssh_dir/config"
+  chmod 0600 "$ssh_dir/config"
+  say "DOMZERO key installed for $XENLAB_USER (ssh root@$XENLAB_XENSERVER_IP)"
+}
+
+clone_devstack() {
+  if [ -d "$DEVSTACK_DIR/.git" ]; then
+    say "DevStack already cloned in $DEVSTACK_DIR"
+    return
+  fi
+  command -v git >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq git; }
+  as_stack git clone --depth 1 --branch "$XENLAB_DEVSTACK_TAG" "$XENLAB_DEVSTACK_REPO" "$DEVSTACK_DIR"
+}
+
+install_local_conf() {
+  if [ ! -f "$FILES/local.conf" ]; then
+    say "no local.conf rendered (run \`invoke wire\`, then \`vagrant provision devstack\`)"
+    return 1
+  fi
+  install -d -m 0755 -o "$XENLAB_USER" -g "$XENLAB_USER" "$DEVSTACK_DIR"
+  install -m 0600 -o "$XENLAB_USER" -g "$XENLAB_USER" "$FILES/local.conf" "$DEVSTACK_DIR/local.conf"
+  say "local.conf installed as $DEVSTACK_DIR/local.conf"
+}
+
+install_nova_conf() {
+  if [ ! -f "$FILES/nova.conf" ]; then
+    say "no nova.conf rendered (run \`invoke wire\`, then \`vagrant provision devstack\`)"
+    return 1
+  fi
+  install -d -m 0755 /etc/nova
+  install -m 0640 -o root -g "$XENLAB_USER" "$FILES/nova.conf" /etc/nova/nova.conf
+  say "nova.conf installed as /etc/nova/nova.conf (what stack.sh would have written for the xenserver driver)"
+}
+
+run_stack() {
+  local stamp=$STACK_HOME/.xenlab-stacked digest
+  digest=$(sha256sum "$DEVSTACK_DIR/local.conf" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$digest" ]; then
+    say "stack.sh already ran with this local.conf"
+    return
+  fi
+  say "running stack.sh as $XENLAB_USER (unattended; up to ${STACK_TIMEOUT} s; log in $STACK_HOME/logs)"
+  as_stack bash -c "cd '$DEVSTACK_DIR' && timeout '$STACK_TIMEOUT' ./stack.sh" </dev/null
+  echo "$digest" > "$stamp"
+}
+
+create_user
+if [ "$XENLAB_STANDIN" = yes ]; then
+  say "stand-in flavour: DevStack is NOT cloned and stack.sh is NOT run on this machine" \
+      "(DevStack's git hosts are out of reach); everything else is provisioned"
+  install -d -m 0755 -o "$XENLAB_USER" -g "$XENLAB_USER" "$DEVSTACK_DIR"
+  install_domzero_key || true
+  install_local_conf || true
+  install_nova_conf || true
+  printf '%s\n' "Stand-in lab: this is not a DevStack checkout; local.conf was rendered by xenlab wire." \
+    > "$DEVSTACK_DIR/XENLAB-STAND-IN"
+else
+  install_domzero_key || die "cannot provision DevStack without the DOMZERO key"
+  clone_devstack
+  install_local_conf || die "cannot run stack.sh without local.conf"
+  run_stack
+fi
