@@ -281,13 +281,16 @@ def down(cfg) -> None:
 
 
 def forget_stages(cfg) -> None:
-    """Every stage from `up` on is undone; a built box stays valid."""
+    """Every stage from `up` on is undone, and the machines' host keys; a built box stays valid."""
     from . import lifecycle
 
     names = lifecycle.names()
     st = State(cfg.lab_dir)
     later = names[names.index("up"):] if "up" in names else []
     st.forget(*later, *(n for n in list(st.stages) if n not in names))
+    # The next xenserver machine boots with new SSH host keys: forget the old ones,
+    # or wire would refuse it as a changed host.
+    (cfg.lab_dir / "ssh" / "known_hosts").unlink(missing_ok=True)
 
 
 def libvirt_leftovers(cfg) -> dict[str, list[str]]:

@@ -52,8 +52,12 @@ def test_down_forgets_up_and_later_stages_but_keeps_build(tmp_path, monkeypatch)
     st = State(cfg.lab_dir)
     for name in ("build", "up", "wire"):
         st.record(name, "d", 1.0)
+    known = cfg.lab_dir / "ssh" / "known_hosts"
+    known.parent.mkdir(parents=True)
+    known.write_text("192.168.57.10 ssh-ed25519 AAAA\n")
     lab.forget_stages(cfg)
     assert list(State(cfg.lab_dir).stages) == ["build"]
+    assert not known.exists()  # the next machine's new host key must not be refused
 
 
 def test_ssh_config_parsing():
