@@ -22,31 +22,18 @@ import os
 import statistics
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support import standin_lab  # noqa: E402
 from tests.support.netns import Libvirt, Netns  # noqa: E402
 from xenlab import config, dom0  # noqa: E402
 from xenlab.config import PROJECT_DIR  # noqa: E402
 
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
 PASSWORD = "bench-Pw-1"
-CONFIG = textwrap.dedent("""\
-    [lab]
-    name = "bench"
-    flavour = "standin"
-    accelerator = "tcg"
-    [xenserver]
-    memory_mb = 2048
-    cpus = 1
-    [devstack]
-    memory_mb = 1024
-    cpus = 1
-""")
-
 
 def timed(ns, env, *args, timeout=3600):
     started = time.monotonic()
@@ -71,7 +58,7 @@ def ssh_floor(ns, cfg, host, runs=10):
 
 def main():
     root = Path(tempfile.mkdtemp(prefix="xenlab-bench-"))
-    (root / "xenlab.toml").write_text(CONFIG)
+    (root / "xenlab.toml").write_text(standin_lab.config_toml("bench"))
     env = {"XENLAB_PASSWORD": PASSWORD, "XENLAB_CONFIG": str(root / "xenlab.toml")}
     cfg = config.load(root / "xenlab.toml", environ=env)
     dom0.sdist(cfg.devstack.os_xenapi_version)  # PyPI is out of the namespace's reach

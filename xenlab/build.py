@@ -23,7 +23,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import answerfile, baseimage, boxes, console, flavours, iso, packer
+from . import answerfile, baseimage, boxes, console, flavours, iso, packer, proc
 from .config import PROJECT_DIR
 from .errors import ToolError
 from .plan import write_file
@@ -115,7 +115,7 @@ def _clean_stale(cfg) -> None:
     """Temp dirs of builds that were killed outright (SIGKILL, power loss)."""
     for stale in box_tmp_dirs(cfg):
         pid = stale.name.split("-")[-2] if stale.name.count("-") >= 3 else ""
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and proc.pid_alive(int(pid)):
             continue
         console.say(f"    removing {stale.name}, left by an interrupted build")
         shutil.rmtree(stale, ignore_errors=True)
@@ -123,16 +123,6 @@ def _clean_stale(cfg) -> None:
 
 def box_tmp_dirs(cfg) -> list[Path]:
     return sorted(boxes.box_dir(cfg).glob(".build-*"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _stage_sim(tmp: Path) -> Path:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import secrets
 import stat
 import tomllib

@@ -24,7 +24,7 @@ from pathlib import Path
 from . import console, labspec, plan
 from .config import PROJECT_DIR
 from .errors import HostError, ToolError
-from .proc import require, run as run_tool
+from .proc import pump_lines, require, run as run_tool
 from .state import State, digest, digest_files
 
 MACHINES = ("xenserver", "devstack")
@@ -79,16 +79,9 @@ def _pump(log: Path | None, quiet: bool, sink: list[str]):
 
     def pump() -> None:
         with os.fdopen(read_fd, errors="replace") as fh:
-            for raw in fh:
-                line = console.redact(raw.rstrip("\n").replace(ERASE_LINE, ""))
-                if _PROGRESS.match(line) and not line.startswith("Progress: 100%"):
-                    continue  # a box upload prints thousands of these
-                sink.append(line)
-                if log_fh:
-                    log_fh.write(line + "\n")
-                    log_fh.flush()
-                if not quiet:
-                    print(f"    {line}", flush=True)
+            # A box upload prints thousands of progress lines: keep only the last.
+            pump_lines((raw.replace(ERASE_LINE, "") for raw in fh), sink, log_fh, quiet,
+                       keep=lambda line: not _PROGRESS.match(line) or line.startswith("Progress: 100%"))
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()

@@ -60,7 +60,6 @@ def run(
         log.parent.mkdir(parents=True, exist_ok=True)
         log_fh = log.open("a")
         log_fh.write(f"\n$ {console.redact(' '.join(map(str, cmd)))}\n")
-    started = time.monotonic()
     lines: list[str] = []
     try:
         proc = subprocess.Popen(
@@ -70,19 +69,8 @@ def run(
         )
     except OSError as exc:
         raise ToolError(f"{what}: cannot start {cmd[0]}: {exc.strerror}") from None
-    def pump() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = console.redact(raw.rstrip("\n"))
-            lines.append(line)
-            if log_fh:
-                log_fh.write(line + "\n")
-                log_fh.flush()
-            if not quiet:
-                print(f"    {line}", flush=True)
-
     # A reader thread, so that a tool that hangs silently still hits the timeout.
-    reader = threading.Thread(target=pump, daemon=True)
+    reader = threading.Thread(target=pump_lines, args=(proc.stdout, lines, log_fh, quiet), daemon=True)
     reader.start()
     try:
         proc.wait(timeout=timeout)
@@ -100,6 +88,37 @@ def run(
         last = next((line for line in reversed(lines) if line.strip()), "")
         raise ToolError(f"{what} failed (exit {proc.returncode}): {last[:300]}{_see(log)}")
     return "\n".join(lines)
+
+
+def pump_lines(stream, sink: list[str], log_fh=None, quiet: bool = False, keep=None) -> None:
+    """Read a tool's output line by line: redact, keep, log and show each line.
+
+    `keep(line)` may drop noise (e.g. progress bars) before it is kept or shown.
+    """
+    for raw in stream:
+        line = console.redact(raw.rstrip("\n"))
+        if keep and not keep(line):
+            continue
+        sink.append(line)
+        if log_fh:
+            log_fh.write(line + "\n")
+            log_fh.flush()
+        if not quiet:
+            print(f"    {line}", flush=True)
+
+
+def pid_alive(pid: int) -> bool:
+    """Is the process running (a zombie, exited but not yet reaped, is not)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _see(log: Path | None) -> str:

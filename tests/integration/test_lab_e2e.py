@@ -10,9 +10,7 @@ run in file order.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import textwrap
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.leaks import assert_no_leak
+from tests.support import standin_lab
 from tests.support.netns import Libvirt, Netns
 from tests.support.prereq import require_root, require_tool
 from xenlab import config, dom0
@@ -30,18 +29,6 @@ pytestmark = [pytest.mark.vm, pytest.mark.root]
 LAB = "e2e"
 PASSWORD = "e2e-Lab<&'$#pw"
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
-CONFIG = textwrap.dedent(f"""\
-    [lab]
-    name = "{LAB}"
-    flavour = "standin"
-    accelerator = "tcg"
-    [xenserver]
-    memory_mb = 2048
-    cpus = 1
-    [devstack]
-    memory_mb = 1024
-    cpus = 1
-""")
 TIMEOUT = 2400
 
 
@@ -73,7 +60,7 @@ def lab(tmp_path_factory):
     require_root()
     require_tool("packer", "vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "debootstrap", "ssh")
     root = tmp_path_factory.mktemp("e2e")
-    (root / "xenlab.toml").write_text(CONFIG)
+    (root / "xenlab.toml").write_text(standin_lab.config_toml(LAB))
     # The os-xenapi sdist comes from PyPI, which the namespace cannot reach: fetch it
     # (into xenlab's cache) from here, as a user's machine with an uplink would.
     cfg = config.load(root / "xenlab.toml", environ={"XENLAB_PASSWORD": PASSWORD})

@@ -5,7 +5,6 @@ check that wrongly passed could not let Vagrant fetch anything.
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest

@@ -26,6 +26,8 @@ import uuid
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from xenlab.proc import pid_alive
+
 URI = "qemu:///system"
 RUN = Path("/run")
 LIBVIRTD_PID = RUN / "libvirtd.pid"
@@ -39,26 +41,12 @@ class SupportError(RuntimeError):
     """The test's own machinery failed (not the code under test)."""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie has exited; only its parent has not reaped it yet.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def _pid_from(path: Path) -> int | None:
     try:
         pid = int(path.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def stop_pid(pid: int, timeout: float = 20.0) -> None:
@@ -70,7 +58,7 @@ def stop_pid(pid: int, timeout: float = 20.0) -> None:
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not pid_alive(pid):
                 return
             time.sleep(0.2)
     raise SupportError(f"process {pid} survived SIGKILL")
@@ -246,7 +234,7 @@ class Libvirt:
 
     def stop(self) -> None:
         try:
-            if self.pids.get("libvirtd") and _alive(self.pids["libvirtd"]):
+            if self.pids.get("libvirtd") and pid_alive(self.pids["libvirtd"]):
                 self.clean()
         finally:
             for daemon in ("libvirtd", "virtlogd"):
