@@ -211,7 +211,6 @@ def summarise(outcomes: list[Outcome], report: Path) -> None:
 
 def check(cfg, targets: list[Target]) -> list[Outcome]:
     """Write the context, run, summarise; raise ChecksFailed (exit 1) on any failure."""
-    import pytest  # noqa: F401  (fail early and clearly when the test extras are missing)
 
     ctx_path = cfg.lab_dir / "verify-context.json"
     ctx_path.parent.mkdir(parents=True, exist_ok=True)
