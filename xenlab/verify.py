@@ -211,7 +211,6 @@ def summarise(outcomes: list[Outcome], report: Path) -> None:
 
 def check(cfg, targets: list[Target]) -> list[Outcome]:
     """Write the context, run, summarise; raise ChecksFailed (exit 1) on any failure."""
-
     ctx_path = cfg.lab_dir / "verify-context.json"
     ctx_path.parent.mkdir(parents=True, exist_ok=True)
     ctx_path.write_text(json.dumps(context(cfg), indent=2, sort_keys=True) + "\n")
