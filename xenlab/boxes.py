@@ -76,6 +76,12 @@ def registered(name: str, version: str, provider: str) -> bool:
     return (vagrant_home() / "boxes" / name.replace("/", "-VAGRANTSLASH-") / version / provider).is_dir()
 
 
+# Box commands need no Vagrantfile, but Vagrant loads the nearest one it finds,
+# and the checkout's reads a lab spec that may not be rendered yet: point it at a
+# file name that exists nowhere, so none is loaded.
+BOX_COMMAND_ENV = {"VAGRANT_VAGRANTFILE": "no-Vagrantfile-for-box-commands"}
+
+
 def register(cfg, name: str, box: Path, version: str, provider: str, digest: str, log: Path) -> None:
     """`vagrant box add` this version, then drop the older versions of the same box."""
     catalog = box.with_name(box.name + ".catalog.json")
@@ -90,7 +96,7 @@ def register(cfg, name: str, box: Path, version: str, provider: str, digest: str
     })
     try:
         proc.run(["vagrant", "box", "add", "--force", "--provider", provider, str(catalog)],
-                 log=log, timeout=900, what="vagrant box add", quiet=True)
+                 log=log, timeout=900, what="vagrant box add", quiet=True, env=BOX_COMMAND_ENV)
     finally:
         catalog.unlink(missing_ok=True)
     console.say(f"    registered {name} version {version} ({provider}) with Vagrant")
@@ -98,6 +104,6 @@ def register(cfg, name: str, box: Path, version: str, provider: str, digest: str
     for old in sorted(p.name for p in versions.iterdir() if (p / provider).is_dir() and p.name != version):
         try:
             proc.run(["vagrant", "box", "remove", "--force", "--box-version", old, "--provider", provider, name],
-                     log=log, timeout=300, what="vagrant box remove", quiet=True)
+                     log=log, timeout=300, what="vagrant box remove", quiet=True, env=BOX_COMMAND_ENV)
         except XenlabError as exc:
             console.warn(f"could not remove old box {name} {old}: {exc.message}")

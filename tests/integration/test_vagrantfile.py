@@ -111,3 +111,19 @@ def test_provisioning_scripts_are_shellcheck_clean():
     assert len(scripts) >= 3
     done = subprocess.run(["shellcheck", *map(str, scripts)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout
+
+
+def test_box_commands_do_not_need_a_lab_spec():
+    """`invoke build` registers boxes before any lab spec exists: the checkout's
+    Vagrantfile must not be loaded for box commands."""
+    from xenlab import boxes
+
+    require_tool("vagrant")
+    env = {**os.environ, "XENLAB_LAB": "no-such-lab", "XENLAB_LAB_SPEC": ""}
+    argv = ["vagrant", "box", "remove", "--force", "xenlab/no-such-box"]
+    bare = subprocess.run(argv, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert "no lab spec" in bare.stdout + bare.stderr  # what happened before the fix
+    fixed = subprocess.run(argv, cwd=PROJECT_DIR, env={**env, **boxes.BOX_COMMAND_ENV},
+                           capture_output=True, text=True, timeout=120)
+    assert "no lab spec" not in fixed.stdout + fixed.stderr
+    assert "could not be found" in fixed.stdout + fixed.stderr
