@@ -38,8 +38,11 @@ CONFIG_FILE = "xenlab.toml"
 ENV_PREFIX = "XENLAB_"
 ENV_PASSWORD = "XENLAB_PASSWORD"
 ENV_CONFIG = "XENLAB_CONFIG"
-# XENLAB_* variables that are not settings of the model.
-ENV_RESERVED = {ENV_PASSWORD, ENV_CONFIG}
+# XENLAB_* variables that are not settings of the model: the secret, the config
+# path, the Vagrantfile's choice of lab (XENLAB_LAB, XENLAB_LAB_SPEC: `xenlab wire`
+# runs in its trigger with them set), and what verify hands its suites.
+ENV_RESERVED = {ENV_PASSWORD, ENV_CONFIG, "XENLAB_LAB", "XENLAB_LAB_SPEC",
+                "XENLAB_VERIFY_CONTEXT", "XENLAB_VERIFY_COUNTS", "XENLAB_SSH_PASSWORD"}
 
 # The project checkout: packer/ templates and flavour data live beside the package.
 PROJECT_DIR = Path(__file__).resolve().parent.parent

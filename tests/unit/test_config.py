@@ -87,6 +87,12 @@ def test_env_values_are_typed_and_checked(tmp_path):
     assert load(tmp_path, env={"XENLAB_XENSERVER_CPUS": "4"}).xenserver.cpus == 4
 
 
+def test_variables_of_other_parts_are_not_settings(tmp_path):
+    """The Vagrantfile's own variables reach `xenlab wire` in its trigger."""
+    cfg = load(tmp_path, env={"XENLAB_LAB_SPEC": "/x/lab.json", "XENLAB_LAB": "other"})
+    assert cfg.lab.name == "xenlab"
+
+
 def test_explicit_config_must_exist(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         config.load(tmp_path / "missing.toml", environ={})
