@@ -37,7 +37,7 @@ class E2E:
         self.ns, self.libvirt, self.root = ns, libvirt, root
         self.env = {"XENLAB_PASSWORD": PASSWORD, "XENLAB_CONFIG": str(root / "xenlab.toml"), "CI": "true"}
         self.outputs: list[str] = []
-        self.timings: dict[str, float] = {}
+        self.timings: list[tuple[str, float]] = []
 
     @property
     def cfg(self):
@@ -46,7 +46,7 @@ class E2E:
     def invoke(self, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
         started = time.monotonic()
         done = self.ns.run([INVOKE, *args], env=self.env, cwd=PROJECT_DIR, timeout=timeout, check=False)
-        self.timings[" ".join(args)] = time.monotonic() - started
+        self.timings.append((" ".join(args), time.monotonic() - started))
         self.outputs += [done.stdout, done.stderr]
         return done
 
@@ -70,7 +70,7 @@ def lab(tmp_path_factory):
         yield e2e
         # Whatever a failed test left running: the namespace's libvirt is cleaned by Libvirt.stop.
         e2e.invoke("down", timeout=900)
-        print("\ne2e timings (s): " + ", ".join(f"{k}: {v:.0f}" for k, v in e2e.timings.items()))
+        print("\ne2e timings (s): " + ", ".join(f"{k}: {v:.0f}" for k, v in e2e.timings))
 
 
 def failures(report: Path) -> int:
