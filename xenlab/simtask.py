@@ -10,7 +10,7 @@ from .errors import HostError
 
 def serve(cfg, port: int = 8080, pool_size: int = 1, plugin_dir: str | None = None) -> None:
     from .sim.api import Api
-    from .sim.server import BANNER, make_server
+    from .sim.server import BANNER, make_server, serve_until_stopped
 
     plugins = Path(plugin_dir) if plugin_dir else cfg.lab_dir / "sim" / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)
@@ -22,10 +22,5 @@ def serve(cfg, port: int = 8080, pool_size: int = 1, plugin_dir: str | None = No
     console.say(f"==> {BANNER.strip()} on http://127.0.0.1:{server.server_address[1]}/")
     console.say(f"    user {cfg.credentials.xenapi_user}, password from {cfg.password_source}; "
                 f"plugins in {plugins}; {pool_size} host(s). Ctrl-C stops it.")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        console.say(f"<== sim: stopped after {api.total_calls()} XenAPI calls")
+    serve_until_stopped(server)
+    console.say(f"<== sim: stopped after {api.total_calls()} XenAPI calls")

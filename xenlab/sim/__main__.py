@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 
 from .api import Api
-from .server import BANNER, make_server
+from .server import BANNER, make_server, serve_until_stopped
 
 
 def parse(argv):
@@ -47,17 +45,10 @@ def main(argv=None) -> int:
     except OSError as exc:
         print(f"xenlab-sim: cannot listen on {args.bind}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 3
-    # SIGTERM (systemd stop) ends serve_forever from another thread, then we close.
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     host, port = server.server_address[:2]
     print(f"{BANNER.strip()} listening on http://{host}:{port}/ "
           f"(management IP {management_ip}, {args.pool_size} host(s), plugins in {args.plugin_dir})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server)
     # One line of call counts per method, for benchmarks and curious users.
     print(f"xenlab-sim: stopped after {api.total_calls()} XenAPI calls: "
           f"{json.dumps(dict(sorted(api.calls.items())))}", flush=True)

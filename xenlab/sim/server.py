@@ -6,6 +6,7 @@ xmlrpc.client turns a URL without a path into `/RPC2`. Both must work.
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import xmlrpc.client
@@ -89,3 +90,15 @@ class Running:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+
+
+def serve_until_stopped(server: ThreadingHTTPServer) -> None:
+    """Serve until Ctrl-C or SIGTERM (systemd's stop), then close the socket."""
+    # serve_forever must be ended from another thread than the one it runs in.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
