@@ -81,8 +81,8 @@ def main():
     print(f"no-op invoke lab: {noop:7.1f} s   (on the running lab); cold/no-op {cold / noop:.0f}x")
     for h in counts:
         print(f"{h:<10} {counts[h]:3d} ssh round trips x {rtt[h] * 1000:5.0f} ms = {counts[h] * rtt[h]:5.1f} s")
-    print(f"verify (median of 3): {verify:5.1f} s; floor {floor:5.1f} s; ratio {verify / floor:.2f}x "
-          f"(goal <= 2x, <= 10 s)")
+    ratio = f"{verify / floor:.2f}x" if floor else "n/a (no round trips counted)"
+    print(f"verify (median of 3): {verify:5.1f} s; floor {floor:5.1f} s; ratio {ratio} (goal <= 2x, <= 10 s)")
 
 
 if __name__ == "__main__":
