@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support import standin_lab  # noqa: E402
 from tests.support.netns import Libvirt, Netns  # noqa: E402
-from xenlab import config, dom0  # noqa: E402
-from xenlab.config import PROJECT_DIR  # noqa: E402
+from xenlab.core import config  # noqa: E402
+from xenlab.xenserver import osxenapi  # noqa: E402
+from xenlab.core.paths import PROJECT_DIR  # noqa: E402
 
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
 PASSWORD = "bench-Pw-1"
@@ -61,7 +62,7 @@ def main():
     (root / "xenlab.toml").write_text(standin_lab.config_toml("bench"))
     env = {"XENLAB_PASSWORD": PASSWORD, "XENLAB_CONFIG": str(root / "xenlab.toml")}
     cfg = config.load(root / "xenlab.toml", environ=env)
-    dom0.sdist(cfg.devstack.os_xenapi_version)  # PyPI is out of the namespace's reach
+    osxenapi.sdist(cfg.devstack.os_xenapi_version)  # PyPI is out of the namespace's reach
     with Netns() as ns, Libvirt(ns):
         try:
             cold = timed(ns, env, "lab")

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.netns import Libvirt, Netns  # noqa: E402
 from tests.support.standin_lab import PASSWORD, config_toml  # noqa: E402
-from xenlab.config import PROJECT_DIR  # noqa: E402
+from xenlab.core.paths import PROJECT_DIR  # noqa: E402
 
 
 

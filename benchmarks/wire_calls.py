@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.dom0lab import Dom0Lab  # noqa: E402
-from xenlab import dom0  # noqa: E402
+from xenlab.xenserver import osxenapi  # noqa: E402
 
 SIZES = (1, 8, 64)
 PASSWORD = "bench-password"
@@ -44,7 +44,7 @@ def measure(size: int) -> tuple[int, dict, float]:
 
 
 def main() -> int:
-    dom0.sdist("0.3.4")
+    osxenapi.sdist("0.3.4")
     results = {size: measure(size) for size in SIZES}
     base = results[SIZES[0]][0]
     print(f"{'pool hosts':>10} {'XenAPI calls':>12} {'ratio':>6} {'wire s':>7}")

@@ -1,7 +1,8 @@
 # One source per builder, named for the machine it makes (as Chef Bento names them).
-# The XenServer/XCP-ng shape follows what dom0 can drive: BIOS boot, an e1000 NIC and
-# an IDE/SATA disk (dom0's kernel has no virtio drivers), hardware virtualisation
-# passed through so that Xen can run guests.
+# The XenServer/XCP-ng shape is what XCP-ng's docs give for nested KVM: BIOS boot, an
+# e1000 NIC and an IDE disk, on the bus the lab attaches it on too (the installed
+# initrd holds only the install's storage driver), hardware virtualisation passed
+# through so that Xen can run guests.
 
 source "qemu" "xenserver" {
   iso_url      = var.iso_url
@@ -15,7 +16,7 @@ source "qemu" "xenserver" {
 
   disk_size          = "${var.disk_gb * 1024}M"
   format             = "qcow2"
-  disk_interface     = "ide"
+  disk_interface     = var.disk_bus
   disk_discard       = "unmap"
   disk_detect_zeroes = "unmap"
   disk_compression   = true
@@ -45,7 +46,7 @@ source "virtualbox-iso" "xenserver" {
   cpus                 = var.cpus
   memory               = var.memory_mb
   disk_size            = var.disk_gb * 1024
-  hard_drive_interface = "sata"
+  hard_drive_interface = var.disk_bus
   guest_additions_mode = "disable"
   # Packer 1.6 has no firmware/nic_type/nested_virt options: set them directly.
   vboxmanage = [

@@ -33,8 +33,9 @@ variable "iso_checksum" {
 }
 
 variable "boot_wait" {
-  type    = string
-  default = "5s"
+  type        = string
+  default     = "3s"
+  description = "Before typing: the ISO's isolinux boots its own default after autoboot_timeout_s."
 }
 
 variable "boot_command" {
@@ -52,7 +53,13 @@ variable "install_timeout" {
 variable "network_backend" {
   type        = string
   default     = ""
-  description = "Answerfile <network-backend>; empty for installers that ignore it."
+  description = "Answerfile <network-backend> (bridge, openvswitch or vswitch); empty leaves the installer's default."
+}
+
+variable "disk_bus" {
+  type        = string
+  default     = "ide"
+  description = "The disk bus of the install; the lab attaches the disk on the same (the installer's initrd is host-only)."
 }
 
 variable "guest_os_type" {
@@ -141,6 +148,73 @@ variable "sim_args" {
   type        = string
   default     = ""
   description = "Extra simulator arguments for /etc/default/xenlab-sim (e.g. --management-ip)."
+}
+
+# ---- flavour data read by xenlab, not by the templates (declared so that Packer
+# reads the flavour files without a warning; see xenlab/core/flavours.py)
+variable "standin" {
+  type    = bool
+  default = false
+}
+
+variable "packer_build" {
+  type    = string
+  default = "xenserver"
+}
+
+variable "autoboot_timeout_s" {
+  type    = number
+  default = 0
+}
+
+variable "autoboot_source" {
+  type    = string
+  default = ""
+}
+
+variable "devstack_box" {
+  type    = string
+  default = "generic/ubuntu1804"
+}
+
+variable "companion_boxes" {
+  type    = list(string)
+  default = []
+}
+
+variable "needs_kvm" {
+  type    = bool
+  default = true
+}
+
+variable "needs_uplink" {
+  type    = bool
+  default = true
+}
+
+variable "host_tools" {
+  type    = list(string)
+  default = []
+}
+
+variable "disk_gb_needed" {
+  type    = number
+  default = 25
+}
+
+variable "build_timeout_s" {
+  type    = number
+  default = 14400
+}
+
+variable "up_timeout_s" {
+  type    = number
+  default = 14400
+}
+
+variable "devstack_suites" {
+  type    = list(string)
+  default = ["test_devstack.py", "test_devstack_services.py"]
 }
 
 # ---- the secret: only ever from the environment (PKR_VAR_root_password)

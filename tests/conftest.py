@@ -9,7 +9,7 @@ collect_ignore = ["infra"]
 def _forget_secrets():
     """Each test starts with no registered secret: a password one test loads must
     not redact another test's output (in a real run there is one lab password)."""
-    from xenlab import console
+    from xenlab.core import console
 
     console._secrets.clear()
     yield

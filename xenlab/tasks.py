@@ -14,7 +14,7 @@ import sys
 from invoke import Collection, Exit, task
 
 CONFIG_HELP = "path to xenlab.toml (default: ./xenlab.toml, or $XENLAB_CONFIG)"
-FLAVOUR_HELP = "flavour to use instead of lab.flavour (e.g. standin, xcp-ng-8.2)"
+FLAVOUR_HELP = "flavour to use instead of lab.flavour (e.g. standin, xcp-ng-8.3)"
 
 
 def xtask(*args, **kwargs):
@@ -42,7 +42,7 @@ def xtask(*args, **kwargs):
 
 def load_config(config=None, flavour=None, host=None):
     """The Config, with task options overriding settings (None overrides nothing)."""
-    from . import config as config_mod
+    from .core import config as config_mod
 
     return config_mod.load(config, overrides={"lab": {"flavour": flavour}, "wire": {"host": host}})
 
@@ -50,33 +50,36 @@ def load_config(config=None, flavour=None, host=None):
 @xtask()
 def plan(c, config=None, flavour=None):
     """Render every artifact the lab needs into .xenlab/<lab>/; run no tool."""
-    from . import console, plan as plan_mod
+    from .core import console, plan as plan_mod
 
     cfg = load_config(config, flavour)
     console.header(f"plan: rendering lab {cfg.lab.name!r} ({cfg.lab.flavour}) into {cfg.lab_dir}")
     plan_mod.render_all(cfg)
 
 
-@xtask(help={"force": "run vagrant up --provision even if the lab is up and current"})
+@xtask(help={"force": "bring the machines up and wire again even if they are up and current"})
 def up(c, config=None, flavour=None, force=False):
-    """Bring up the lab's machines (xenserver, then wiring, then devstack) with Vagrant."""
-    from . import lifecycle
+    """Bring up the lab's machines: up-xenserver, wire, up-devstack."""
+    from .core import lifecycle, plan as plan_mod
 
-    lifecycle.run_stage(load_config(config, flavour), "up", force=force)
+    cfg = load_config(config, flavour)
+    plan_mod.render_all(cfg, quiet=True)
+    span = lifecycle.machine_span()
+    lifecycle.run_sequence(cfg, only=span, force_from=span[0] if force else None)
 
 
 @xtask()
 def down(c, config=None, flavour=None):
-    """Destroy the lab's machines and their libvirt volumes; forget its stage state."""
-    from . import lab
+    """Destroy the lab's machines and their libvirt volumes; forget its machine stages."""
+    from .stages import up as up_stage
 
-    lab.down(load_config(config, flavour))
+    up_stage.down(load_config(config, flavour))
 
 
 @xtask(help={"json": "print machine-readable JSON"})
 def status(c, config=None, flavour=None, json=False):
     """Show what is done: each stage's state, the lab's machines."""
-    from . import status as status_mod
+    from .commands import status as status_mod
 
     status_mod.show(load_config(config, flavour), as_json=json)
 
@@ -84,7 +87,7 @@ def status(c, config=None, flavour=None, json=False):
 @xtask(help={"json": "print findings as JSON"})
 def doctor(c, config=None, flavour=None, json=False):
     """Preflight: tools, KVM or TCG, nested virt, RAM, disk, libvirtd."""
-    from . import doctor as doctor_mod
+    from .commands import doctor as doctor_mod
 
     code = doctor_mod.run(load_config(config, flavour), as_json=json)
     if code:
@@ -94,7 +97,7 @@ def doctor(c, config=None, flavour=None, json=False):
 @xtask(help={"force": "rebuild even when the inputs did not change"})
 def build(c, config=None, flavour=None, force=False):
     """Build the lab's Vagrant box with Packer (skipped when its inputs did not change)."""
-    from . import lifecycle
+    from .core import lifecycle
 
     lifecycle.run_stage(load_config(config, flavour), "build", force=force)
 
@@ -102,15 +105,18 @@ def build(c, config=None, flavour=None, force=False):
 @xtask(help={"unit": "only the fast unit tests", "k": "pytest -k expression", "x": "stop at first failure"})
 def test(c, unit=False, k=None, x=False):
     """Run xenlab's own test suite (unit + integration) with pytest."""
-    import subprocess
+    import os
+
+    from .core.paths import PROJECT_DIR
 
     # No path: pytest's testpaths (tests/unit, tests/integration) from pyproject.toml.
     argv = [sys.executable, "-m", "pytest"] + (["tests/unit"] if unit else [])
     argv += ["-k", k] if k else []
     argv += ["-x"] if x else []
-    code = subprocess.call(argv)
-    if code:
-        raise Exit(code=code)
+    # pytest takes this process over: its output, its exit code.
+    sys.stdout.flush()
+    os.chdir(PROJECT_DIR)
+    os.execv(sys.executable, argv)
 
 
 @xtask(help={
@@ -119,7 +125,7 @@ def test(c, unit=False, k=None, x=False):
 })
 def wire(c, config=None, flavour=None, host=None, force=False):
     """Connect DevStack to XenServer: host facts, dom0 plugins + key, local.conf/nova.conf."""
-    from . import lifecycle
+    from .core import lifecycle
 
     lifecycle.run_stage(load_config(config, flavour, host), "wire", force=force)
 
@@ -128,15 +134,15 @@ def wire(c, config=None, flavour=None, host=None, force=False):
              "plugin_dir": "dom0 plugin directory (default .xenlab/<lab>/sim/plugins)"})
 def sim(c, config=None, port=8080, pool_size=1, plugin_dir=None):
     """Serve the XenAPI simulator on 127.0.0.1 (log in as the lab's user and password)."""
-    from . import simtask
+    from .commands import sim as sim_mod
 
-    simtask.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)
+    sim_mod.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)
 
 
 @xtask(iterable=["path"], help={"path": "a local.conf or nova.conf to check (repeatable)", "json": "print JSON"})
 def check_config(c, path, json=False):
     """Report settings in local.conf/nova.conf that break Nova's independent compute."""
-    from . import restrictions
+    from .devstack import restrictions
 
     restrictions.report(path, as_json=json)
 
@@ -148,7 +154,8 @@ def check_config(c, path, json=False):
 })
 def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, devstack_host=None):
     """Check both hosts with testinfra; JUnit report in .xenlab/<lab>/reports/."""
-    from . import lifecycle, verify as verify_mod
+    from .core import lifecycle
+    from .stages import verify as verify_mod
 
     cfg = load_config(config, flavour, host)
     if host:
@@ -157,10 +164,11 @@ def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, de
         lifecycle.run_stage(cfg, "verify", force=True)
 
 
-@xtask(name="lab", help={"from_": "redo the stages from this one on (build, up, wire, verify)"})
+@xtask(name="lab", help={"from_": "redo the stages from this one on (build, up-xenserver, wire, up-devstack, verify)"})
 def lab_(c, config=None, flavour=None, from_=None):
-    """build -> up -> wire -> verify, resuming after the last finished stage."""
-    from . import lifecycle, plan as plan_mod, status as status_mod
+    """build -> up-xenserver -> wire -> up-devstack -> verify, resuming after the last finished stage."""
+    from .commands import status as status_mod
+    from .core import lifecycle, plan as plan_mod
 
     cfg = load_config(config, flavour)
     if from_:
@@ -170,4 +178,20 @@ def lab_(c, config=None, flavour=None, from_=None):
     status_mod.show(cfg)
 
 
-ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_)
+@xtask(help={
+    "machine": "the Vagrant machine the trigger fired for (xenserver or devstack)",
+    "event": "up or destroy",
+    "provisioned": "Vagrant ran the machine's provisioners in this `up`",
+})
+def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False):
+    """Run by the Vagrantfile's triggers on a plain `vagrant up`/`destroy`: record it, wire."""
+    from .stages import up as up_stage
+
+    if event not in ("up", "destroy"):
+        from .errors import ConfigError
+
+        raise ConfigError(f"vagrant-hook: --event must be up or destroy, not {event!r}")
+    up_stage.vagrant_hook(load_config(config, flavour), machine, event, provisioned)
+
+
+ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, vagrant_hook)

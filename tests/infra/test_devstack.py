@@ -5,7 +5,7 @@ import shlex
 
 import pytest
 
-from xenlab import restrictions
+from xenlab.devstack import restrictions
 
 
 @pytest.fixture(scope="module")

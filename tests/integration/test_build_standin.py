@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from xenlab import baseimage
+from xenlab.images import baseimage
 from tests.support import labs
 from tests.support.prereq import require_root, require_tool
 

@@ -10,7 +10,7 @@ from tests.support.leaks import assert_no_leak
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SENTINEL = "Sentinel-7e1f<&'$#"
+SENTINEL = "Sentinel-7e1f<&'#"
 TASKS = {"plan", "status", "doctor", "test"}
 
 

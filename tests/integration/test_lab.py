@@ -20,8 +20,9 @@ import pytest
 from tests.support.netns import Libvirt, Netns
 from tests.support.prereq import missing, require_root, require_tool
 from tests.support.standin_lab import PASSWORD, config_toml
-from xenlab import config, labspec, lifecycle
-from xenlab.config import PROJECT_DIR
+from xenlab.core import config, lifecycle
+from xenlab.machines import labspec
+from xenlab.core.paths import PROJECT_DIR
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 
@@ -49,7 +50,7 @@ class Lab:
         return done
 
     def vagrant(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        from xenlab import lab
+        from xenlab.stages import up as lab
 
         env = {**lab.vagrant_env(self.cfg), **self.env}
         return self.ns.run(["vagrant", *args], env=env, cwd=PROJECT_DIR, timeout=timeout)

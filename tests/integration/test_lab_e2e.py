@@ -21,13 +21,14 @@ from tests.support.leaks import assert_no_leak
 from tests.support import standin_lab
 from tests.support.netns import Libvirt, Netns
 from tests.support.prereq import require_root, require_tool
-from xenlab import config, dom0
-from xenlab.config import PROJECT_DIR
+from xenlab.core import config
+from xenlab.xenserver import osxenapi
+from xenlab.core.paths import PROJECT_DIR
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 
 LAB = "e2e"
-PASSWORD = "e2e-Lab<&'$#pw"
+PASSWORD = "e2e-Lab<&'#pw"
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
 TIMEOUT = 2400
 
@@ -64,7 +65,7 @@ def lab(tmp_path_factory):
     # The os-xenapi sdist comes from PyPI, which the namespace cannot reach: fetch it
     # (into xenlab's cache) from here, as a user's machine with an uplink would.
     cfg = config.load(root / "xenlab.toml", environ={"XENLAB_PASSWORD": PASSWORD})
-    dom0.sdist(cfg.devstack.os_xenapi_version)
+    osxenapi.sdist(cfg.devstack.os_xenapi_version)
     with Netns() as ns, Libvirt(ns) as libvirt:
         e2e = E2E(ns, libvirt, root)
         yield e2e

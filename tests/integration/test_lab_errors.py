@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.netns import Netns
 from tests.support.prereq import require_root, require_tool
-from xenlab.config import PROJECT_DIR
+from xenlab.core.paths import PROJECT_DIR
 
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
 
@@ -60,7 +60,7 @@ def test_libvirtd_not_running(ns, tmp_path):
 def test_invalid_config_is_refused_before_vagrant_runs(ns, tmp_path):
     done = invoke_up(ns, tmp_path, '[lab]\nprovider = "vmware"\n')
     line = one_line_error(done)
-    assert done.returncode == 2 and line.startswith("xenlab: config error: xenlab.toml: lab.provider")
+    assert done.returncode == 2 and line.startswith(f"xenlab: config error: XENLAB_CONFIG {tmp_path}/xenlab.toml: lab.provider")
 
 
 def test_down_without_libvirtd_is_one_line(ns, tmp_path):

@@ -9,22 +9,24 @@ import hashlib
 
 import pytest
 
-from xenlab import build, config, flavours, packer, plan
+from xenlab.stages import build
+from xenlab.core import config, flavours
+from xenlab.core.files import write_file
+from xenlab.images import packer
 from tests.support import labs
 from tests.support.prereq import require_tool
 
-XENSERVER_FLAVOURS = [f for f in config.available_flavours() if f != "standin"]
+XENSERVER_FLAVOURS = [f.name for f in flavours.all_flavours() if not f.standin]
 
 
-def _validate(tmp_path, flavour_name, lab_setting=""):
+def _validate(tmp_path, flavour_name, lab_setting="", bad=None):
     require_tool("packer")
     toml = labs.write_toml(tmp_path, flavour_name)
     if lab_setting:
         toml.write_text(toml.read_text().replace("[lab]\n", f"[lab]\n{lab_setting}\n"))
     cfg = config.load(toml, environ={"XENLAB_PASSWORD": labs.PASSWORD})
     fl = flavours.load(cfg)
-    var_file = tmp_path / "vars.pkrvars.json"
-    plan.write_file(var_file, packer.render_vars(cfg).encode(), secret=False)
+    write_file(cfg.paths.packer_vars, packer.render_vars(cfg))
     fake = tmp_path / "fake.iso"
     fake.write_bytes(b"\0" * 4096)
     checksum = "sha256:" + hashlib.sha256(fake.read_bytes()).hexdigest()
@@ -35,7 +37,7 @@ def _validate(tmp_path, flavour_name, lab_setting=""):
     else:
         (tmp_path / "http").mkdir()
         extra |= {"iso_url": str(fake), "iso_checksum": checksum, "http_directory": str(tmp_path / "http")}
-    packer.validate(cfg, fl, var_file, extra, log=tmp_path / "validate.log")
+    packer.validate(cfg, fl, {**extra, **(bad or {})}, log=tmp_path / "validate.log")
     return (tmp_path / "validate.log").read_text()
 
 
@@ -53,13 +55,12 @@ def test_standin_validates(tmp_path):
     assert "-only=standin.qemu.standin" in log
 
 
-def test_validate_catches_a_broken_flavour_file(tmp_path, monkeypatch):
+def test_validate_failures_name_packers_reason(tmp_path):
     require_tool("packer")
     from xenlab.errors import ToolError
 
-    broken = tmp_path / "flavours"
-    broken.mkdir()
-    (broken / "standin.pkrvars.hcl").write_text('flavour = "standin"\nkind = "standin"\ndisk_gb = "sixty"\n')
-    monkeypatch.setattr(config, "FLAVOUR_DIR", broken)
-    with pytest.raises(ToolError, match="packer validate failed"):
-        _validate(tmp_path / "lab", "standin")
+    with pytest.raises(ToolError) as err:
+        _validate(tmp_path / "lab", "standin", bad={"cpus": "many"})
+    assert err.value.message.startswith("packer validate failed: ")
+    assert "Invalid argument value for -var variable" in err.value.message
+    assert "cpus is not compatible" in err.value.message and "a number is required" in err.value.message

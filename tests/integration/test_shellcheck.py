@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from xenlab.config import PROJECT_DIR
+from xenlab.core.paths import PROJECT_DIR
 from tests.support.prereq import require_tool
 
 SCRIPTS = sorted(p for d in ("packer", "vagrant") if (PROJECT_DIR / d).is_dir()

@@ -10,7 +10,7 @@ import xmlrpc.client
 import pytest
 import XenAPI
 
-from xenlab import xapi
+from xenlab.xenserver import xapi
 from xenlab.errors import AuthError, HostError, UnsupportedHost
 from xenlab.sim.api import Api
 from xenlab.sim.server import Running

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.prereq import require_tool
-from xenlab import config, plan
-from xenlab.config import PROJECT_DIR
+from xenlab.core import config, plan
+from xenlab.core.paths import PROJECT_DIR
 
 PROVIDERS = ("libvirt", "virtualbox")
 FAKE_VBOXMANAGE = """#!/bin/sh
@@ -116,7 +116,7 @@ def test_provisioning_scripts_are_shellcheck_clean():
 def test_box_commands_do_not_need_a_lab_spec():
     """`invoke build` registers boxes before any lab spec exists: the checkout's
     Vagrantfile must not be loaded for box commands."""
-    from xenlab import boxes
+    from xenlab.images import boxes
 
     require_tool("vagrant")
     env = {**os.environ, "XENLAB_LAB": "no-such-lab", "XENLAB_LAB_SPEC": ""}

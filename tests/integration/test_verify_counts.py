@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from xenlab.verify import SUITES
+from xenlab.stages.verify import SUITES
 
 SUITE = '''
 def test_three_commands(host):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xenlab import config
+from xenlab.core import config
 
-PASSWORD = "pw<&\"'$#x"  # XML, shell and HCL specials: must survive every hop
+PASSWORD = "pw<&\"'#x!`"  # XML, shell and HCL specials: must survive every hop
 
 
 def write_toml(root: Path, flavour: str = "standin", name: str = "t", extra: str = "") -> Path:

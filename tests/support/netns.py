@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from xenlab.proc import pid_alive
+from xenlab.core.proc import pid_alive
 
 URI = "qemu:///system"
 RUN = Path("/run")

@@ -3,9 +3,9 @@
 # XAPI owns a real host's PIFs, so this goes through `xe`, never the guest's own
 # network files. The stand-in has no XAPI: common/static-ip.sh has already set the
 # address, and the XenAPI simulator is told which address to report.
-# Usage: management-ip.sh MAC IP NETMASK standin|xapi
+# Usage: management-ip.sh MAC IP NETMASK HOSTNAME standin|xapi
 set -eu
-mac=$1 ip=$2 netmask=$3 kind=$4
+mac=$1 ip=$2 netmask=$3 name=$4 kind=$5
 
 wait_for_port80() {
   tries=0
@@ -25,6 +25,7 @@ standin)
   mkdir -p /etc/default
   printf 'XENLAB_SIM_ARGS="--management-ip %s"\n' "$ip" > /etc/default/xenlab-sim
   systemctl restart xenlab-sim
+  hostnamectl set-hostname "$name"
   wait_for_port80 "$ip"
   ;;
 xapi)
@@ -47,6 +48,7 @@ xapi)
     xe pif-param-set uuid="$mgmt" disallow-unplug=true
     xe host-management-reconfigure pif-uuid="$pif"
   fi
+  xe host-set-hostname-live host-uuid="$host" host-name="$name"
   wait_for_port80 "$ip"
   echo "xenlab: XAPI management interface is now $ip (PIF $pif)"
   ;;

@@ -6,42 +6,19 @@ none, so the simulator answers their functions itself, reading what it needs
 (e.g. PLUGIN_VERSION) from the installed file: installing, removing or replacing
 the file changes the answer, as on a real host.
 
-Arguments and answers travel as os-xenapi exchanges them: `args["params"]` is a
-protocol-0 pickle of {"args": [...], "kwargs": {...}} in an XML-RPC string, and
-the answer is a protocol-0 pickle in a string (e.g. "S'2.1'\\np0\\n.").
+Arguments and answers travel as os-xenapi exchanges them (see xenlab.plugin_pickle).
 """
 
 from __future__ import annotations
 
-import io
 import os
-import pickle
 import re
 from pathlib import Path
 
+from ..plugin_pickle import dumps, loads
 from .store import Failure
 
 _VERSION = re.compile(r"""^PLUGIN_VERSION\s*=\s*["']([^"']+)["']""", re.MULTILINE)
-
-
-class _DataOnly(pickle.Unpickler):
-    """Unpickle plain data only: a pickle naming any class or function is refused."""
-
-    def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-
-
-def loads(text: str):
-    return _DataOnly(io.BytesIO(text.encode("latin-1")), encoding="latin-1").load()
-
-
-def dumps(value) -> str:
-    """What a Python 2 plugin's pickle.dumps(value) returns (protocol 0)."""
-    if isinstance(value, str) and re.fullmatch(r"[ -&(-\[\]-~]*", value):
-        # Python 2 str: S'...' (this is the exact byte string py2 writes for ASCII
-        # without quotes or backslashes).
-        return f"S'{value}'\np0\n."
-    return pickle.dumps(value, protocol=0).decode("latin-1")
 
 
 def get_version(path: Path, *args, **kwargs) -> str:

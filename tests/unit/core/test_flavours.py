@@ -1,0 +1,89 @@
+"""Flavour files are data: each names its kind, ISO, quirks and behaviour in plain HCL."""
+
+import pytest
+
+from tests.support import labs
+from xenlab.core import config, flavours
+from xenlab.errors import ConfigError
+
+
+def test_every_flavour_file_loads(tmp_path):
+    for name in config.available_flavours():
+        fl = flavours.load(labs.load(tmp_path / name, name))
+        assert fl.name == name
+        assert fl.kind in ("xenserver", "standin")
+        assert fl.box_name == f"xenlab/{name}"
+
+
+def test_standin_says_it_is_a_stand_in(tmp_path):
+    fl = flavours.load(labs.load(tmp_path))
+    assert fl.standin
+    assert "stand-in" in fl.product
+    assert "XenServer" not in fl.product
+
+
+@pytest.mark.parametrize("name, iso, sha256", [
+    # Published on xcp-ng.org's download page (xcp-ng/xcp-ng-org index.html).
+    ("xcp-ng-8.3", "xcp-ng-8.3.0-20250606.2.iso", "6f0717b0414df1a9184839473b9b7ef46a06f428bd3f1440c56b955ffbb3e649"),
+    ("xcp-ng-8.2", "xcp-ng-8.2.1-20231130.iso", "108aa7144d1f5dd169a1b99ca70b510527136c549f2e3c3c1707b619e17ee1b6"),
+])
+def test_xcp_ng_isos_are_pinned_to_the_vendors_published_sha256(tmp_path, name, iso, sha256):
+    fl = flavours.load(labs.load(tmp_path, name))
+    assert fl.iso_url == f"https://mirrors.xcp-ng.org/isos/{name[-3:]}/{iso}"
+    assert fl.iso_checksum == f"sha256:{sha256}"
+
+
+def test_behaviour_is_data_not_names(tmp_path):
+    standin = flavours.load(labs.load(tmp_path / "s", "standin"))
+    real = flavours.load(labs.load(tmp_path / "r", "xcp-ng-8.3"))
+    assert (standin.standin, standin.needs_kvm, standin.packer_build) == (True, False, "standin")
+    assert (real.standin, real.needs_kvm, real.packer_build) == (False, True, "xenserver")
+    assert standin.devstack_box == "xenlab/standin-devstack" and standin.companion_boxes == ("standin-devstack",)
+    assert real.devstack_box == "generic/ubuntu1804" and real.companion_boxes == ()
+    assert "test_devstack_services.py" in real.devstack_suites
+    assert "test_devstack_services.py" not in standin.devstack_suites
+    assert standin.up_timeout_s < real.up_timeout_s
+
+
+def test_unknown_flavour_settings_are_refused(tmp_path):
+    bad = tmp_path / "bad.pkrvars.hcl"
+    bad.write_text('flavour = "bad"\nproduct = "x"\nstandni = true\n')
+    with pytest.raises(ConfigError, match="unknown setting 'standni'"):
+        flavours.load_file(bad)
+
+
+@pytest.mark.parametrize("line, why", [('needs_kvm = "yes"', "needs_kvm = 'yes' is not a bool"),
+                                       ('up_timeout_s = "long"', "is not a int"),
+                                       ('host_tools = "debootstrap"', "is not a list of strings")])
+def test_flavour_settings_are_typed(tmp_path, line, why):
+    bad = tmp_path / "bad.pkrvars.hcl"
+    bad.write_text(f'flavour = "bad"\nproduct = "x"\n{line}\n')
+    with pytest.raises(ConfigError, match=why):
+        flavours.load_file(bad)
+
+
+def test_every_flavour_variable_is_declared_for_packer():
+    """Packer warns about undeclared variables in a var file: xenlab's data is declared too."""
+    import hcl2
+
+    from xenlab.core.paths import PACKER_DIR
+
+    declared = set()
+    for path in PACKER_DIR.glob("*.pkr.hcl"):
+        with path.open() as fh:
+            for block in hcl2.load(fh).get("variable", []):
+                declared |= {flavours.plain(name) for name in block}
+    for fl in flavours.all_flavours():
+        used = set(flavours.read(fl.path))
+        assert used <= declared, (fl.name, used - declared)
+
+
+def test_xenserver_71_needs_a_user_supplied_iso(tmp_path):
+    fl = flavours.load(labs.load(tmp_path, "xenserver-7.1"))
+    assert fl.iso_url == ""
+
+
+def test_plain_strips_hcl_quotes_and_unescapes():
+    assert flavours.plain('"a \\"b\\""') == 'a "b"'
+    assert flavours.plain(['"x"', '"y"']) == ("x", "y")
+    assert flavours.plain(60) == 60

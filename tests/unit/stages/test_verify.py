@@ -1,0 +1,62 @@
+"""verify's own logic: ssh multiplexing, JUnit parsing and merging, summaries."""
+
+import xml.etree.ElementTree as ET
+
+from xenlab.stages import verify
+
+VAGRANT_SSH_CONFIG = """Host xenserver
+  HostName 192.168.121.10
+  User vagrant
+  Port 22
+  IdentityFile /root/.vagrant.d/insecure_private_key
+
+Host devstack
+  HostName 192.168.121.11
+  User vagrant
+  ControlMaster no
+"""
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" errors="0" failures="1" skipped="1" tests="4">
+<testcase classname="test_xenserver" name="test_a[ssh://xenserver]"/>
+<testcase classname="test_xenserver" name="test_b[ssh://xenserver]"><failure message="AssertionError: plugins not executable: run `invoke wire`&#10;more">x</failure></testcase>
+<testcase classname="test_xenserver" name="test_c"><skipped message="n/a"/></testcase>
+<testcase classname="test_xenserver" name="test_d"/>
+</testsuite></testsuites>
+"""
+
+
+def test_every_host_block_gets_connection_sharing(tmp_path):
+    out = verify.multiplexed(VAGRANT_SSH_CONFIG, tmp_path)
+    blocks = out.split("Host ")[1:]
+    assert len(blocks) == 2
+    for block in blocks:
+        assert "ControlMaster auto" in block
+        assert f"ControlPath {tmp_path}/%C" in block
+        assert "ControlPersist" in block
+    assert "ControlMaster no" not in out
+    assert "HostName 192.168.121.11" in out
+
+
+def test_outcome_reads_failures_with_their_first_line(tmp_path):
+    report = tmp_path / "r.xml"
+    report.write_text(JUNIT)
+    counts = tmp_path / "c.json"
+    counts.write_text('{"count": 17, "seconds": 1.5}')
+    o = verify._outcome("xenserver", report, counts, 2.0)
+    assert (o.passed, o.skipped, o.round_trips) == (2, 1, 17)
+    assert o.failed == [("test_b[ssh://xenserver]", "AssertionError: plugins not executable: run `invoke wire`")]
+
+
+def test_missing_report_counts_as_failure(tmp_path):
+    o = verify._outcome("devstack", tmp_path / "none.xml", tmp_path / "none.json", 1.0)
+    assert o.failed and "did not run" in o.failed[0][1]
+
+
+def test_merge_keeps_one_suite_per_host(tmp_path):
+    a, b = tmp_path / "a.xml", tmp_path / "b.xml"
+    a.write_text(JUNIT)
+    b.write_text(JUNIT.replace('failures="1"', 'failures="0"'))
+    verify.merge_reports([a, b, tmp_path / "missing.xml"], tmp_path / "all.xml")
+    suites = list(ET.parse(tmp_path / "all.xml").getroot().iter("testsuite"))
+    assert [s.get("failures") for s in suites] == ["1", "0"]

@@ -1,0 +1,1 @@
+"""Tasks that are not stages of the lifecycle: status, doctor, sim."""

@@ -1,0 +1,442 @@
+"""The one typed configuration model.
+
+Settings flow one way: embedded defaults, then `xenlab.toml`, then `XENLAB_*`
+environment variables, then task options (e.g. `--flavour`), into one frozen
+`Config`. No other module reads settings on its own: they take a `Config`.
+
+Environment variables name a section and a key: `XENLAB_XENSERVER_MEMORY_MB=8192`
+sets `[xenserver] memory_mb`. The secret is special (see `password`): it lives
+in the model only as a `SecretStr`. Every error names the file, variable or
+option the bad value came from, in one line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ..errors import ConfigError
+from . import console, password as password_mod
+from .paths import FLAVOUR_DIR, LabPaths
+from .files import NotRegular, TooLarge, read_regular
+from .console import shown
+
+CONFIG_FILE = "xenlab.toml"
+ENV_PREFIX = "XENLAB_"
+ENV_CONFIG = "XENLAB_CONFIG"
+MAX_CONFIG_BYTES = 1 * 2**20
+# XENLAB_* variables that are not settings of the model: the secret, the config
+# path, the Vagrantfile's choice of lab, what verify hands its suites and what a
+# test dom0 sets for the dom0 script.
+ENV_RESERVED = {password_mod.ENV_PASSWORD, ENV_CONFIG, "XENLAB_LAB", "XENLAB_LAB_SPEC", "XENLAB_DRIVEN",
+                "XENLAB_VERIFY_CONTEXT", "XENLAB_VERIFY_COUNTS", "XENLAB_SSH_PASSWORD", "XENLAB_DOM0_ROOT"}
+FLAVOUR_SUFFIX = ".pkrvars.hcl"
+# Private ranges only: the lab's network lives on the host, beside its others.
+PRIVATE_NETS = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")]
+# Full-length digests only: a shortened one cannot be checked.
+Checksum = Annotated[str, StringConstraints(
+    pattern=r"^$|^(?i:md5:[0-9a-f]{32}|sha1:[0-9a-f]{40}|sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
+            r"|^file:(https?://|/)\S+$")]
+UserName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
+# Vagrant box names: `org/name` or `name`, nothing a shell or the Vagrantfile would split.
+BoxName = Annotated[str, StringConstraints(pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$")]
+LibvirtUri = Annotated[str, StringConstraints(pattern=r"^[a-z]+(\+[a-z]+)?://[^\s]*$", max_length=512)]
+_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def host_name_or_ipv4(value: str) -> str:
+    """An IPv4 address or a DNS name; all-numeric names must be valid addresses."""
+    if not value:
+        return value
+    labels = value.rstrip(".").split(".")
+    if all(label.isdigit() for label in labels):
+        ipaddress.IPv4Address(value)  # raises ValueError with the reason
+        return value
+    if len(value) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is neither an IPv4 address nor a host name")
+    return value
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Lab(Section):
+    name: Name = "xenlab"
+    # A flavour is a var file under packer/flavours/ (data, not code).
+    flavour: str = "xcp-ng-8.3"
+    provider: Literal["libvirt", "virtualbox"] = "libvirt"
+    # Where vagrant-libvirt creates the machines: local, or qemu+ssh://big-host/system.
+    libvirt_uri: LibvirtUri = "qemu:///system"
+    # auto: KVM when a probe shows a guest kernel really runs under it, else TCG.
+    accelerator: Literal["auto", "kvm", "tcg"] = "auto"
+
+
+class Iso(Section):
+    # Empty url and path: the flavour's own published ISO and checksum.
+    url: Annotated[str, StringConstraints(max_length=2048)] = ""
+    path: Annotated[str, StringConstraints(max_length=4096)] = ""
+    # "sha256:<hex>" or Packer's "file:<url of a checksum file>".
+    checksum: Checksum = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Iso":
+        if self.url and self.path:
+            raise ValueError("set either url or path, not both")
+        if self.url and not re.match(r"^(https?|file)://\S+$", self.url):
+            raise ValueError(f"url must be http(s):// or file://, got {self.url[:80]!r}")
+        if self.url and not self.checksum:
+            raise ValueError("a url needs a checksum (sha256:<hex> or file:<checksum url>)")
+        return self
+
+
+class XenServer(Section):
+    memory_mb: int = Field(4096, ge=2048, le=262144)
+    cpus: int = Field(2, ge=1, le=64)
+    # The installer's partition layout needs at least 60 GB; the qcow2 is thin.
+    disk_gb: int = Field(60, ge=60, le=4096)
+
+
+DevStackRelease = Literal["train", "ussuri"]
+
+
+class DevStack(Section):
+    # Empty: the flavour's default (an Ubuntu 18.04 box, or the stand-in box).
+    box: BoxName = ""
+    memory_mb: int = Field(8192, ge=1024, le=262144)
+    cpus: int = Field(2, ge=1, le=64)
+    release: DevStackRelease = "train"
+    user: UserName = "stack"
+    os_xenapi_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")] = "0.3.4"
+
+
+class Network(Section):
+    cidr: str = "192.168.57.0/24"
+    xenserver_ip: str = "192.168.57.10"
+    devstack_ip: str = "192.168.57.11"
+
+    @model_validator(mode="after")
+    def _addresses(self) -> "Network":
+        try:
+            net = ipaddress.IPv4Network(self.cidr, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"cidr: {exc}") from None
+        if not any(net.subnet_of(private) for private in PRIVATE_NETS):
+            raise ValueError(f"cidr: {self.cidr} is not inside a private range (10.0.0.0/8, 172.16.0.0/12, "
+                             "192.168.0.0/16)")
+        if net.prefixlen > 29:
+            raise ValueError(f"cidr: {self.cidr} is too small for a lab (at most /29)")
+        for key in ("xenserver_ip", "devstack_ip"):
+            value = getattr(self, key)
+            try:
+                addr = ipaddress.IPv4Address(value)
+            except ValueError:
+                raise ValueError(f"{key}: {value[:40]!r} is not an IPv4 address") from None
+            if addr not in net or addr in (net.network_address, net.broadcast_address):
+                raise ValueError(f"{key}: {value} is not a host address in {self.cidr}")
+            if addr == next(net.hosts()):
+                raise ValueError(f"{key}: {value} is the network's gateway address")
+        if self.xenserver_ip == self.devstack_ip:
+            raise ValueError("xenserver_ip and devstack_ip must differ")
+        return self
+
+
+class Wire(Section):
+    # The XenServer to wire: empty means the lab's own (network.xenserver_ip).
+    # XenAPI is reached on port 80 (Nova's client cannot take a port in its URL).
+    host: Annotated[str, StringConstraints(max_length=253)] = ""
+    ssh_port: int = Field(22, ge=1, le=65535)
+    # Per XenAPI/SSH request, and how many times to try reaching the host.
+    timeout_s: int = Field(10, ge=1, le=300)
+    attempts: int = Field(3, ge=1, le=20)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return host_name_or_ipv4(value)
+
+
+class Credentials(Section):
+    xenapi_user: UserName = "root"
+    # A file holding the XenAPI/root password, mode 0600. Empty: XENLAB_PASSWORD,
+    # else one generated once per lab.
+    password_file: Annotated[str, StringConstraints(max_length=4096)] = ""
+
+
+class Settings(Section):
+    """Everything a user may set; the model `Config` adds what is derived."""
+
+    lab: Lab = Lab()
+    iso: Iso = Iso()
+    xenserver: XenServer = XenServer()
+    devstack: DevStack = DevStack()
+    network: Network = Network()
+    wire: Wire = Wire()
+    credentials: Credentials = Credentials()
+
+
+class Config(BaseModel):
+    """Settings plus where the lab lives and its secret. Frozen."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    settings: Settings
+    root: Path  # where xenlab.toml is (or the working directory): .xenlab/ goes here
+    config_path: Path | None  # the xenlab.toml read, if any
+    password: SecretStr
+    password_source: str  # "XENLAB_PASSWORD", a file path, or "generated"
+
+    # Shortcuts, so callers read cfg.lab.name rather than cfg.settings.lab.name.
+    @property
+    def lab(self) -> Lab:
+        return self.settings.lab
+
+    @property
+    def iso(self) -> Iso:
+        return self.settings.iso
+
+    @property
+    def xenserver(self) -> XenServer:
+        return self.settings.xenserver
+
+    @property
+    def devstack(self) -> DevStack:
+        return self.settings.devstack
+
+    @property
+    def network(self) -> Network:
+        return self.settings.network
+
+    @property
+    def wire(self) -> Wire:
+        return self.settings.wire
+
+    @property
+    def credentials(self) -> Credentials:
+        return self.settings.credentials
+
+    @property
+    def paths(self) -> LabPaths:
+        return LabPaths(self.root, self.lab.name)
+
+    @property
+    def lab_dir(self) -> Path:
+        return self.paths.lab_dir
+
+    @property
+    def workdir(self) -> Path:
+        return self.paths.workdir
+
+    @property
+    def flavour_file(self) -> Path:
+        return FLAVOUR_DIR / f"{self.lab.flavour}{FLAVOUR_SUFFIX}"
+
+    @property
+    def iso_path(self) -> Path | None:
+        """iso.path as a file: `~` expanded, relative to the config's directory."""
+        if not self.iso.path:
+            return None
+        path = Path(self.iso.path).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings as plain data, safe to render or print (no secret)."""
+        return self.settings.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def available_flavours() -> list[str]:
+    return sorted(p.name[: -len(FLAVOUR_SUFFIX)] for p in FLAVOUR_DIR.glob(f"*{FLAVOUR_SUFFIX}"))
+
+
+def _key_path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+
+
+def _first_error(exc: ValidationError, origins: Mapping[str, str]) -> ConfigError:
+    err = exc.errors()[0]
+    key = _key_path(err["loc"])
+    problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    # A section's own check names its field first ("cidr: ..."): make that the key.
+    section_model = Settings.model_fields.get(key)
+    field, _, rest = problem.partition(": ")
+    if section_model and field in section_model.annotation.model_fields and rest:
+        key, problem = f"{key}.{field}", rest
+    # Name where the value came from: the file, the variable or the option.
+    section = key.split(".")[0]
+    source = origins.get(key) or origins.get(section) or origins.get("")
+    where = f"{source}: " if source else ""
+    return ConfigError(f"config error: {where}{key}: {problem}" if key else f"config error: {where}{problem}")
+
+
+def _read_config(path: Path, named: str) -> dict[str, Any]:
+    """A config file: regular, bounded, UTF-8, TOML; anything else is one line."""
+    what = f"{named} {shown(path)}" if named else shown(path)
+    try:
+        data = read_regular(path, MAX_CONFIG_BYTES)
+    except FileNotFoundError:
+        dangling = os.path.lexists(path)
+        raise ConfigError(f"config error: {what}: no such file{' (a dangling symlink)' if dangling else ''}") from None
+    except NotRegular:
+        raise ConfigError(f"config error: {what}: not a regular file") from None
+    except TooLarge:
+        raise ConfigError(f"config error: {what}: larger than {MAX_CONFIG_BYTES // 2**20} MiB") from None
+    except OSError as exc:
+        raise ConfigError(f"config error: {what}: cannot read: {exc.strerror}") from None
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config error: {what}: not UTF-8 (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config error: {what}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config error: {what}: arrays or tables nested too deeply") from None
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Map XENLAB_<SECTION>_<KEY> variables onto settings, typed per field."""
+    sections = Settings.model_fields
+    out: dict[str, dict[str, Any]] = {}
+    origins: dict[str, str] = {}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in ENV_RESERVED:
+            continue
+        rest = name[len(ENV_PREFIX):].lower()
+        section = next((s for s in sections if rest.startswith(s + "_")), None)
+        key = rest[len(section) + 1:] if section else ""
+        model = sections[section].annotation if section else None
+        if model is None or key not in model.model_fields:
+            raise ConfigError(f"config error: {name}: unknown setting (expected XENLAB_<SECTION>_<KEY>)")
+        field = model.model_fields[key]
+        try:
+            # Environment values are text: convert them to the field's type here,
+            # so that the model itself can stay strict about TOML types.
+            value = TypeAdapter(field.annotation).validate_python(environ[name], strict=False)
+        except ValidationError as exc:
+            raise ConfigError(f"config error: {name}: {exc.errors()[0]['msg']}") from None
+        out.setdefault(section, {})[key] = value
+        origins[f"{section}.{key}"] = name
+    return out, origins
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _config_path(path: str | os.PathLike | None, environ: Mapping[str, str]) -> tuple[Path | None, str, Path]:
+    """(the file to read or None, what named it, the lab's root)."""
+    if path is not None:
+        explicit, named = str(path), "--config"
+    elif ENV_CONFIG in environ:
+        explicit, named = environ[ENV_CONFIG], ENV_CONFIG
+    else:
+        default = Path.cwd() / CONFIG_FILE
+        return (default if _exists(default) else None), "", Path.cwd().resolve()
+    if not explicit:
+        raise ConfigError(f"config error: {named} is empty (give the path of a xenlab.toml)")
+    if "\0" in explicit:
+        raise ConfigError(f"config error: {named}: not a valid path")
+    chosen = Path(explicit).expanduser()
+    if not _exists(chosen):
+        raise ConfigError(f"config error: {named} {shown(chosen)}: no such file")
+    try:
+        root = chosen.absolute().parent.resolve()
+    except OSError as exc:
+        raise ConfigError(f"config error: {named} {shown(chosen)}: {exc.strerror}") from None
+    return chosen, named, root
+
+
+def load(
+    path: str | os.PathLike | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the Config. Raises ConfigError (exit 2) with a one-line message."""
+    environ = os.environ if environ is None else environ
+    config_path, named, root = _config_path(path, environ)
+
+    data: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    if config_path is not None:
+        data = _read_config(config_path, named)
+        origins[""] = f"{named} {shown(config_path)}" if named else shown(config_path)
+    try:
+        Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, origins) from None
+    env_data, env_origins = _env_overrides(environ)
+    data = _merge(data, env_data)
+    origins.update(env_origins)
+    # Task options left unset (None) do not override anything.
+    cli = {k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in (overrides or {}).items()}
+    data = _merge(data, cli)
+    origins.update({f"{s}.{k}": f"--{k}" for s, keys in cli.items() for k in keys})
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, origins) from None
+
+    flavours = available_flavours()
+    if settings.lab.flavour not in flavours:
+        where = origins.get("lab.flavour") or origins.get("", "")
+        raise ConfigError(
+            f"config error: {where + ': ' if where else ''}lab.flavour: unknown flavour "
+            f"{settings.lab.flavour[:40]!r} (available: {', '.join(flavours) or 'none'})"
+        )
+    cfg_paths = LabPaths(root, settings.lab.name)
+    password, source = password_mod.resolve(settings.credentials.password_file, root, cfg_paths, environ)
+    console.register_secret(password)
+    cfg = Config(settings=settings, root=root, config_path=config_path.absolute() if config_path else None,
+                 password=SecretStr(password), password_source=source)
+    _check_iso_path(cfg, origins.get("iso.path") or origins.get("", ""))
+    return cfg
+
+
+def _check_iso_path(cfg: Config, where: str) -> None:
+    path = cfg.iso_path
+    if path is None:
+        return
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"config error: {where + ': ' if where else ''}iso.path: {shown(path)}: "
+                          f"{exc.strerror}") from None
+    if not regular:
+        raise ConfigError(f"config error: {where + ': ' if where else ''}iso.path: {shown(path)} is not a "
+                          "regular file")

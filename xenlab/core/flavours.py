@@ -1,0 +1,125 @@
+"""Flavour data: the small `packer/flavours/<name>.pkrvars.hcl` files.
+
+A flavour is data, for Packer (ISO, checksum, boot line, installer quirks) and for
+xenlab (is it a stand-in, how long its stages may take, which devstack box and
+verify suites go with it, what the host needs). Every variable is declared in
+packer/variables.pkr.hcl, so Packer reads the same file without a warning, and
+adding a version is adding one file. Python reads behaviour from here and never
+compares flavour names.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+from ..errors import ConfigError
+from .paths import FLAVOUR_DIR
+
+SUFFIX = ".pkrvars.hcl"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    name: str
+    path: Path
+    product: str
+    # Not XenServer (a Debian box with xenlab's simulator): said everywhere.
+    standin: bool = False
+    # Packer: which build (xenserver from an ISO, standin from the base image) and
+    # which Vagrantfile goes into the box.
+    packer_build: str = "xenserver"
+    kind: str = "xenserver"
+    iso_url: str = ""
+    iso_checksum: str = "none"
+    network_backend: str = ""
+    boot_wait: str = "5s"
+    boot_command: tuple[str, ...] = ()
+    # The installer's isolinux boots its own default after this many seconds: the
+    # typed line must start before (autoboot_source names the file that says so).
+    autoboot_timeout_s: float = 0.0
+    autoboot_source: str = ""
+    # The disk bus of the install and of the lab (the installer's initrd is host-specific).
+    disk_bus: str = "ide"
+    # The devstack machine's box, and boxes this build makes besides the flavour's own.
+    devstack_box: str = "generic/ubuntu1804"
+    companion_boxes: tuple[str, ...] = ()
+    # Bounds, in seconds.
+    build_timeout_s: int = 4 * 3600
+    up_timeout_s: int = 4 * 3600
+    # What the host needs.
+    needs_kvm: bool = True
+    needs_uplink: bool = True
+    host_tools: tuple[str, ...] = ()
+    disk_gb_needed: int = 25
+    # The deployment suites verify runs on the devstack host (tests/infra/).
+    devstack_suites: tuple[str, ...] = field(default=("test_devstack.py", "test_devstack_services.py"))
+
+    @property
+    def box_name(self) -> str:
+        return f"xenlab/{self.name}"
+
+    def describe(self) -> str:
+        return f"stand-in (NOT XenServer: {self.product})" if self.standin else self.product
+
+
+def plain(value: Any) -> Any:
+    """python-hcl2 keeps HCL's quotes on strings: give back the string itself."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return json.loads(value)
+    if isinstance(value, list):
+        return tuple(plain(v) for v in value)
+    return value
+
+
+def read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open() as fh:
+            raw = hcl2.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"flavour file {path}: {exc.strerror}") from None
+    except Exception as exc:  # python-hcl2 raises lark errors of several kinds
+        raise ConfigError(f"flavour file {path}: not valid HCL: {str(exc).splitlines()[0]}") from None
+    return {k: plain(v) for k, v in raw.items() if not k.startswith("__")}
+
+
+_TYPES = {name: hint for name, hint in typing.get_type_hints(Flavour).items() if name not in ("name", "path")}
+PACKER_ONLY = {"flavour", "install_timeout"}
+
+
+def _typed(value, hint) -> bool:
+    if typing.get_origin(hint) is tuple:
+        return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def load_file(path: Path) -> Flavour:
+    data = read(path)
+    for key, value in data.items():
+        if key in PACKER_ONLY:
+            continue
+        if key not in _TYPES:
+            raise ConfigError(f"flavour file {path}: unknown setting {key!r}")
+        if not _typed(value, _TYPES[key]):
+            kind = "list of strings" if typing.get_origin(_TYPES[key]) is tuple else _TYPES[key].__name__
+            raise ConfigError(f"flavour file {path}: {key} = {value!r} is not a {kind}")
+    name = data.pop("flavour", path.name[: -len(SUFFIX)])
+    data.pop("install_timeout", None)  # Packer's alone
+    return Flavour(name=name, path=path, **data)
+
+
+def load(cfg) -> Flavour:
+    return load_file(cfg.flavour_file)
+
+
+def all_flavours() -> list[Flavour]:
+    return [load_file(p) for p in sorted(FLAVOUR_DIR.glob(f"*{SUFFIX}"))]

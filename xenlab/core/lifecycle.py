@@ -1,0 +1,147 @@
+"""The lab's lifecycle as data: one ordered list of stages, and it is what runs.
+
+Each stage names an object (a module, or `module:attribute`) that provides
+
+    inputs(cfg) -> str         digest of everything the stage's result depends on
+    present(cfg) -> bool       is its result still there (box file, running VM)?
+    run(cfg, force=False)      do the work; raise XenlabError on failure
+
+A stage is skipped when its recorded digest equals its current inputs chained
+with the record of the stage before it, and its result is present; otherwise it
+and every stage after it run again.
+
+Machine stages are the ones Vagrant can run by itself: a plain `vagrant up`
+brings up the machines in order, and the Vagrantfile's triggers call
+`vagrant_done`, which records the machine's stage exactly as `run_stage` would
+and runs the stages that lie between it and the next machine stage (wire). When
+xenlab drives Vagrant (XENLAB_DRIVEN set), the triggers do nothing. `down` is
+not part of the sequence: it undoes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from . import console, password
+from .files import digest
+from .state import State
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    target: str  # "xenlab.stages.build" or "xenlab.stages.up:XENSERVER"
+    summary: str
+    machine: str = ""  # the Vagrant machine this stage brings up, if any
+
+    def load(self):
+        module, _, attr = self.target.partition(":")
+        obj = importlib.import_module(module)
+        return getattr(obj, attr) if attr else obj
+
+
+SEQUENCE: list[Stage] = [
+    Stage("build", "xenlab.stages.build", "Packer builds the lab's boxes"),
+    Stage("up-xenserver", "xenlab.stages.up:XENSERVER", "bring up the xenserver machine", machine="xenserver"),
+    Stage("wire", "xenlab.stages.wire", "XenAPI facts, dom0 plugins and key, DevStack local.conf/nova.conf"),
+    Stage("up-devstack", "xenlab.stages.up:DEVSTACK", "bring up the devstack machine with wire's files",
+          machine="devstack"),
+    Stage("verify", "xenlab.stages.verify", "testinfra checks both hosts"),
+]
+
+
+def names() -> list[str]:
+    return [s.name for s in SEQUENCE]
+
+
+def stage(name: str) -> Stage:
+    for s in SEQUENCE:
+        if s.name == name:
+            return s
+    raise ConfigError(f"unknown stage {name!r} (stages: {', '.join(names()) or 'none'})")
+
+
+def machine_stage(machine: str) -> Stage:
+    for s in SEQUENCE:
+        if s.machine == machine:
+            return s
+    raise ConfigError(f"no stage brings up a machine called {machine!r}")
+
+
+def machine_span() -> list[str]:
+    """From the first machine stage to the last: what `invoke up` runs."""
+    index = [i for i, s in enumerate(SEQUENCE) if s.machine]
+    return names()[index[0]:index[-1] + 1] if index else []
+
+
+def between(name: str) -> list[str]:
+    """The stages after `name` up to the next machine stage (none after the last one)."""
+    after = SEQUENCE[SEQUENCE.index(stage(name)) + 1:]
+    upto = next((i for i, s in enumerate(after) if s.machine), None)
+    return [s.name for s in after[:upto]] if upto is not None else []
+
+
+def chained_inputs(cfg, st: State, s: Stage) -> str:
+    """The stage's own inputs plus the record of the stage before it."""
+    index = SEQUENCE.index(s)
+    before = st.get(SEQUENCE[index - 1].name) if index else None
+    upstream = f"{before['digest']}@{before.get('run', before.get('finished'))}" if before else ""
+    return digest(s.load().inputs(cfg), upstream)
+
+
+def is_current(cfg, name: str) -> bool:
+    s = stage(name)
+    st = State(cfg.paths.state)
+    return st.is_current(s.name, chained_inputs(cfg, st, s)) and s.load().present(cfg)
+
+
+def run_stage(cfg, name: str, force: bool = False) -> bool:
+    """Run one stage unless it is current. Returns True when it did work."""
+    s = stage(name)
+    target = s.load()
+    st = State(cfg.paths.state)
+    inputs = chained_inputs(cfg, st, s)
+    if not force and st.is_current(s.name, inputs) and target.present(cfg):
+        console.say(f"==> {s.name}: up to date (inputs unchanged), nothing to do")
+        return False
+    # From here on the lab holds this password (a box bakes it in): see core.password.
+    password.pin(cfg.paths, cfg.password.get_secret_value(), cfg.password_source)
+    started = time.monotonic()
+    with console.stage(f"{s.name}: {s.summary}"):
+        target.run(cfg, force=force)
+    State(cfg.paths.state).record(s.name, inputs, time.monotonic() - started)
+    return True
+
+
+def run_sequence(cfg, only: list[str] | None = None, force_from: str | None = None) -> None:
+    """Run the stages in order (`only` those named); from `force_from` on, each runs even if current."""
+    forcing = False
+    for s in SEQUENCE:
+        if force_from == s.name:
+            forcing = True
+        if only is None or s.name in only:
+            run_stage(cfg, s.name, force=forcing)
+
+
+def adopt(cfg, name: str, seconds: float = 0.0) -> bool:
+    """Record a stage that something else did (Vagrant), as run_stage would have; False if already current."""
+    s = stage(name)
+    st = State(cfg.paths.state)
+    inputs = chained_inputs(cfg, st, s)
+    if st.is_current(s.name, inputs):
+        return False
+    password.pin(cfg.paths, cfg.password.get_secret_value(), cfg.password_source)
+    st.record(s.name, inputs, seconds, by="vagrant")
+    return True
+
+
+def forget_from(cfg, name: str) -> list[str]:
+    """Forget `name`, every stage after it and any the sequence no longer has."""
+    st = State(cfg.paths.state)
+    later = names()[names().index(stage(name).name):]
+    gone = [n for n in st.stages if n in later or n not in names()]
+    st.forget(*gone)
+    return gone

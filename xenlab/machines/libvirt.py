@@ -1,0 +1,116 @@
+"""The libvirt provider: is libvirtd there, what state a machine's domain is in
+(read straight from libvirt, in milliseconds rather than a `vagrant status`), and
+what vagrant-libvirt leaves behind on `destroy` (domains, volumes, networks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+from ..core import console, proc
+from ..errors import HostError, ToolError
+from . import labspec
+from .vagrantcli import machine_dir
+
+STORAGE_POOL = "default"  # vagrant-libvirt's default pool
+VIRSH_TIMEOUT = 60.0
+
+
+def virsh(cfg, *args: str) -> str:
+    return proc.run(["virsh", "-c", cfg.lab.libvirt_uri, "-q", *args], quiet=True, timeout=VIRSH_TIMEOUT,
+                    log=cfg.paths.log("virsh"), what=f"virsh {args[0]}", split_stderr=True)
+
+
+def check(cfg) -> None:
+    """libvirtd answers at lab.libvirt_uri, or one line saying how to start it."""
+    if cfg.lab.provider != "libvirt":
+        return
+    proc.require("virsh")
+    try:
+        virsh(cfg, "uri")
+    except ToolError:
+        raise HostError(
+            f"libvirtd is not reachable at {cfg.lab.libvirt_uri}: start it (`systemctl start libvirtd`, "
+            "or `virtlogd -d && libvirtd -d` without systemd) or fix lab.libvirt_uri"
+        ) from None
+
+
+def domain_id(cfg, machine: str) -> str:
+    """The domain's UUID, as vagrant-libvirt recorded it ('' when not created)."""
+    try:
+        return (machine_dir(cfg, machine, "libvirt") / "id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def domain_state(cfg, machine: str) -> str:
+    """'running', 'shut off', 'paused', ... or 'not_created'."""
+    uuid = domain_id(cfg, machine)
+    if not uuid:
+        return "not_created"
+    try:
+        return virsh(cfg, "domstate", uuid).strip() or "unknown"
+    except ToolError:
+        return "not_created"
+
+
+def leftovers(cfg) -> dict[str, list[str]]:
+    """The lab's domains, volumes and networks that libvirt still has."""
+    prefix = labspec.domain_prefix(cfg)
+    domains = [d for d in virsh(cfg, "list", "--all", "--name").split() if d.startswith(prefix)]
+    volumes = [v for v in volumes_in_pool(cfg) if v.startswith(prefix)]
+    nets = set(virsh(cfg, "net-list", "--all", "--name").split())
+    networks = [n for n in labspec.network_names(cfg).values() if n in nets]
+    return {"domains": domains, "volumes": volumes, "networks": networks}
+
+
+def volumes_in_pool(cfg) -> list[str]:
+    pools = virsh(cfg, "pool-list", "--all", "--name").split()
+    if STORAGE_POOL not in pools:
+        return []
+    return [line.split()[0] for line in virsh(cfg, "vol-list", STORAGE_POOL).splitlines() if line.strip()]
+
+
+def box_volumes(cfg, boxes: list[str]) -> list[str]:
+    """The images vagrant-libvirt uploaded for these boxes (shared by every lab that uses them)."""
+    prefixes = tuple(box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_" for box in boxes)
+    return [v for v in volumes_in_pool(cfg) if v.startswith(prefixes)]
+
+
+def _backing_paths(cfg, keep: list[str]) -> set[str]:
+    """Paths other volumes are built on: a box image still in use must stay."""
+    used = set()
+    for vol in keep:
+        xml = virsh(cfg, "vol-dumpxml", vol, "--pool", STORAGE_POOL)
+        used.update(re.findall(r"<backingStore>\s*<path>([^<]+)</path>", xml))
+    return used
+
+
+def remove_volumes(cfg, names: list[str]) -> None:
+    """Delete volumes, except those another volume is still built on."""
+    others = [v for v in volumes_in_pool(cfg) if v not in names]
+    in_use = _backing_paths(cfg, others)
+    for vol in names:
+        path = virsh(cfg, "vol-path", vol, "--pool", STORAGE_POOL).strip()
+        if path in in_use:
+            console.say(f"    kept volume {vol} (another lab's machine is built on it)")
+            continue
+        virsh(cfg, "vol-delete", vol, "--pool", STORAGE_POOL)
+        console.say(f"    removed volume {vol}")
+
+
+def clean(cfg) -> None:
+    """Remove the lab's domains, their volumes and its networks (not the box images)."""
+    for dom in leftovers(cfg)["domains"]:
+        with contextlib.suppress(ToolError):
+            virsh(cfg, "destroy", dom)
+        virsh(cfg, "undefine", dom, "--remove-all-storage")
+        console.say(f"    removed domain {dom}")
+    left = leftovers(cfg)
+    remove_volumes(cfg, left["volumes"])
+    for net in left["networks"]:
+        with contextlib.suppress(ToolError):
+            virsh(cfg, "net-destroy", net)
+        virsh(cfg, "net-undefine", net)
+        console.say(f"    removed network {net}")

@@ -1,0 +1,227 @@
+"""The machine stages, `up-xenserver` and `up-devstack`; `down`; what `status`
+shows of the machines; and what the Vagrantfile's triggers report back.
+
+Each machine stage brings up one machine with `vagrant up --provision <machine>`.
+Its inputs are the machine's part of the lab spec, the Vagrantfile and the
+provisioning scripts, the version of the box it boots, and (devstack) the files
+wire rendered for it. A machine made from an older version of the lab's box is
+destroyed and made anew: a disposable lab never runs on a stale box.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..core import console, flavours, lifecycle
+from ..core.files import digest, digest_tree, keyed_digest, write_file
+from ..core.paths import VAGRANT_SCRIPTS, VAGRANTFILE
+from ..errors import ToolError
+from ..images import boxes
+from ..machines import labspec, libvirt, vagrantcli
+from ..machines.labspec import MACHINES
+
+DESTROY_TIMEOUT = 600.0
+
+
+class MachineStage:
+    """Bring up one Vagrant machine; `consumes` names the LabPaths files it is provisioned with."""
+
+    def __init__(self, machine: str, consumes: tuple[str, ...] = ()):
+        self.machine = machine
+        self.consumes = consumes
+
+    def box(self, cfg) -> tuple[str, str]:
+        """(box name, the version the lab boots now: '' for a box xenlab did not build)."""
+        name = labspec.spec(cfg)[self.machine]["box"]
+        manifest = next((m for m in map(lambda n: boxes.read_manifest(cfg, n), _built_box_names(cfg))
+                         if m.get("box") == name), {})
+        return name, manifest.get("version", "")
+
+    def inputs(self, cfg) -> str:
+        spec = labspec.spec(cfg)
+        mine = {k: spec[k] for k in ("lab", "network", "libvirt", "virtualbox", "paths", self.machine)}
+        consumed = [getattr(cfg.paths, attr) for attr in self.consumes]
+        return digest(
+            json.dumps(mine, sort_keys=True),
+            digest_tree(VAGRANTFILE, VAGRANT_SCRIPTS),
+            "@".join(self.box(cfg)),
+            # The files it is provisioned with hold the password: keyed, see files.keyed_digest.
+            keyed_digest(cfg.paths.digest_key, *(p.read_bytes() if p.is_file() else b"" for p in consumed)),
+        )
+
+    def made_from(self, cfg) -> str:
+        """The box version this machine was created from (Vagrant's box_meta), '' if unknown."""
+        meta = vagrantcli.machine_dir(cfg, self.machine, cfg.lab.provider) / "box_meta"
+        try:
+            return json.loads(meta.read_text()).get("version", "")
+        except (OSError, ValueError):
+            return ""
+
+    def stale(self, cfg) -> str:
+        """Why the running machine must be made anew ('' when it need not)."""
+        name, version = self.box(cfg)
+        made = self.made_from(cfg)
+        if version and made and made != version:
+            return f"{self.machine} was made from box {name} {made}, the lab's box is now {version}"
+        return ""
+
+    def present(self, cfg) -> bool:
+        return state(cfg, self.machine) == "running" and not self.stale(cfg)
+
+    def run(self, cfg, force: bool = False) -> None:
+        libvirt.check(cfg)
+        check_boxes(cfg, [self.machine])
+        why = self.stale(cfg)
+        if why:
+            console.say(f"    {why}: destroying it to make it anew")
+            vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy(self.machine)
+        console.header(f"vagrant up {self.machine}")
+        timeout = flavours.load(cfg).up_timeout_s
+        vagrantcli.client(cfg, "up", timeout, quiet=False).up(self.machine, provision=True,
+                                                              provider=cfg.lab.provider)
+        record_ssh_config(cfg)
+
+
+XENSERVER = MachineStage("xenserver")
+DEVSTACK = MachineStage("devstack", consumes=("local_conf", "nova_conf", "domzero_pub"))
+
+
+def _built_box_names(cfg) -> list[str]:
+    flavour = flavours.load(cfg)
+    return [flavour.name, *flavour.companion_boxes]
+
+
+# ---------------------------------------------------------------- machine state
+
+
+def state(cfg, machine: str) -> str:
+    """The machine's state: from libvirt directly, else from `vagrant status`."""
+    if cfg.lab.provider == "libvirt":
+        return libvirt.domain_state(cfg, machine)
+    try:
+        return {s.name: s.state for s in vagrantcli.client(cfg, "status").status()}.get(machine, "unknown")
+    except ToolError:
+        return "unknown"
+
+
+def check_boxes(cfg, machines) -> None:
+    """xenlab's own boxes cannot be downloaded: say which command makes them."""
+    spec = labspec.spec(cfg)
+    wanted = [spec[m]["box"] for m in machines if spec[m]["box"].startswith("xenlab/")]
+    if not wanted:
+        return
+    have = {(b.name, b.provider) for b in vagrantcli.client(cfg, "box list").box_list()}
+    for name in wanted:
+        if (name, cfg.lab.provider) not in have:
+            raise ToolError(
+                f"box {name} ({cfg.lab.provider}) is not installed: run `invoke build --flavour "
+                f"{cfg.lab.flavour}` first (it builds and adds the lab's boxes)"
+            )
+
+
+def record_ssh_config(cfg) -> None:
+    """`vagrant ssh-config` of the running machines, kept for verify and status."""
+    running = [m for m in MACHINES if state(cfg, m) == "running"]
+    text = "".join(vagrantcli.client(cfg, "ssh-config").ssh_config(m) for m in running)
+    write_file(cfg.paths.vagrant_ssh_config, text, secret=True)
+
+
+def ssh_config(cfg) -> str:
+    """The recorded `vagrant ssh-config` of the running machines (asked for when missing)."""
+    path = cfg.paths.vagrant_ssh_config
+    if not path.is_file():
+        record_ssh_config(cfg)
+    return path.read_text()
+
+
+def ssh_hosts(cfg, text: str | None = None) -> dict[str, dict[str, str]]:
+    """Host -> its ssh options, from an ssh config (the recorded one by default)."""
+    hosts: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    if text is None:
+        try:
+            text = cfg.paths.vagrant_ssh_config.read_text()
+        except OSError:
+            return hosts
+    for line in text.splitlines():
+        parts = line.strip().split(None, 1)
+        if len(parts) != 2:
+            continue
+        if parts[0] == "Host":
+            current = hosts.setdefault(parts[1], {})
+        elif current is not None:
+            current.setdefault(parts[0], parts[1].strip('"'))
+    return hosts
+
+
+def describe(cfg) -> list[dict]:
+    """Both machines: state, private address, SSH endpoint when running."""
+    spec = labspec.spec(cfg)
+    try:
+        states, note = {m: state(cfg, m) for m in MACHINES}, ""
+    except ToolError as exc:
+        states, note = {}, exc.message
+    hosts = ssh_hosts(cfg)
+    out = []
+    for m in MACHINES:
+        st = states.get(m, "unknown")
+        entry = {"machine": m, "state": st, "box": spec[m]["box"], "private_ip": spec[m]["ip"], "ssh": None}
+        conf = hosts.get(m)
+        if st == "running" and conf:
+            entry["ssh"] = f"{conf.get('User', '')}@{conf.get('HostName', '')}:{conf.get('Port', '22')}"
+        if note:
+            entry["note"] = note
+        out.append(entry)
+    return out
+
+
+# ---------------------------------------------------------------- down
+
+
+def down(cfg) -> None:
+    """Destroy the machines, then what vagrant-libvirt keeps; forget the lab's machine stages."""
+    from ..core import plan
+
+    plan.render_all(cfg, quiet=True)
+    libvirt.check(cfg)
+    with console.stage(f"down: destroying lab {cfg.lab.name!r}"):
+        console.header("vagrant destroy")
+        vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy()
+        if cfg.lab.provider == "libvirt":
+            console.header("libvirt: removing leftover domains, volumes and networks")
+            libvirt.clean(cfg)
+        forget_machines(cfg)
+
+
+def forget_machines(cfg, machine: str | None = None) -> None:
+    """A machine stage (the first, by default) and all after it are undone; a built box stays valid."""
+    first = lifecycle.machine_stage(machine) if machine else lifecycle.stage(lifecycle.machine_span()[0])
+    lifecycle.forget_from(cfg, first.name)
+    if first.name == lifecycle.machine_span()[0]:
+        # The next xenserver machine boots with new SSH host keys: forget the old ones,
+        # or wire would refuse it as a changed host.
+        cfg.paths.known_hosts.unlink(missing_ok=True)
+    cfg.paths.vagrant_ssh_config.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- plain `vagrant up`
+
+
+def vagrant_hook(cfg, machine: str, event: str, provisioned: bool) -> None:
+    """What a Vagrantfile trigger reports: `up` (provisioned or not) or `destroy` of a machine."""
+    s = lifecycle.machine_stage(machine)
+    if event == "destroy":
+        forget_machines(cfg, machine)
+        console.say(f"xenlab: {machine} destroyed: stages from {s.name} on forgotten")
+        return
+    if provisioned:
+        if lifecycle.adopt(cfg, s.name):
+            console.say(f"xenlab: {s.name} recorded (vagrant up)")
+    elif not lifecycle.is_current(cfg, s.name):
+        console.warn(f"{machine} was already up and was not provisioned again, but its inputs changed: "
+                     f"run `vagrant provision {machine}` (or `invoke up`)")
+        return
+    # No `vagrant ssh-config` from inside Vagrant's own trigger: verify asks for it when it needs it.
+    cfg.paths.vagrant_ssh_config.unlink(missing_ok=True)
+    for name in lifecycle.between(s.name):
+        lifecycle.run_stage(cfg, name)

@@ -1,0 +1,288 @@
+"""`verify`: run the testinfra deployment suites against the lab's hosts.
+
+Both hosts are checked at once (one pytest process each), over OpenSSH with
+connection multiplexing: testinfra ignores --ssh-extra-args, so ControlMaster,
+ControlPath and ControlPersist go into the ssh config file it reads. The
+suites get what the lab should look like from a context file (no secret) and
+the XenAPI password from the environment. Results: one JUnit XML report under
+.xenlab/<lab>/reports/ and a short summary per host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import console, flavours, proc
+from ..core.files import digest, digest_tree, ensure_dir, write_file, write_json
+from ..core.paths import SUITES_DIR as SUITES
+from ..errors import ChecksFailed, ConfigError, HostError
+
+RUN_TIMEOUT = 900  # seconds for one host's suite, whatever hangs
+CONTROL_PERSIST = 300
+# Where the devstack machine's provisioning (vagrant/devstack/provision.sh) puts them.
+LOCAL_CONF_PATH = "/opt/stack/devstack/local.conf"
+NOVA_CONF_PATH = "/etc/nova/nova.conf"
+
+
+@dataclass
+class Target:
+    """One host to check: its role (suite), testinfra host spec and ssh options."""
+
+    role: str  # "xenserver" or "devstack"
+    spec: str  # e.g. ssh://xenserver
+    ssh_config: Path
+    sudo: bool = True
+    suites: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # e.g. SSH_ASKPASS for password logins
+
+
+@dataclass
+class Outcome:
+    role: str
+    passed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (test, message)
+    skipped: int = 0
+    seconds: float = 0.0
+    round_trips: int = 0
+
+
+# ------------------------------------------------------------------ ssh config
+
+
+def multiplexed(ssh_config: str, control_dir: Path) -> str:
+    """Add connection sharing to every Host block of an ssh config."""
+    extra = [
+        "  ControlMaster auto",
+        f"  ControlPath {control_dir}/%C",
+        f"  ControlPersist {CONTROL_PERSIST}",
+    ]
+    out: list[str] = []
+    for line in ssh_config.splitlines():
+        if line.strip().lower().startswith(("controlmaster", "controlpath", "controlpersist")):
+            continue
+        out.append(line)
+        if line.startswith("Host "):
+            out.extend(extra)
+    return "\n".join(out) + "\n"
+
+
+def control_dir(cfg) -> Path:
+    """Where ssh keeps its shared connections: private, and checked to be ours.
+
+    A Unix socket path must be short, hence /tmp rather than the lab's folder; a
+    directory there that another user made (or a symlink) is refused.
+    """
+    path = Path("/tmp") / f"xenlab-{os.getuid()}-{digest(str(cfg.lab_dir))[:10]}"
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) != 0o700:
+        raise HostError(f"{path} (ssh's ControlPath directory) is not a 0700 directory of this user: remove it")
+    return path
+
+
+def write_ssh_config(cfg, text: str, path: Path | None = None) -> Path:
+    path = path or cfg.paths.ssh_config
+    write_file(path, multiplexed(text, control_dir(cfg)), secret=True)
+    return path
+
+
+# ------------------------------------------------------------------ context
+
+
+def context(cfg) -> dict:
+    """What the lab should look like, for the suites. Holds no secret."""
+    from ..devstack import conf as devstack, restrictions
+    from ..xenserver import dom0, osxenapi, xapi
+
+    pub = cfg.paths.domzero_pub
+    localrc, _ = restrictions.split_local_conf(devstack.render_local_conf(cfg))
+    secret_keys = {*devstack.PROMPTED, "XENAPI_PASSWORD"}
+    return {
+        "flavour": cfg.lab.flavour,
+        "standin": flavours.load(cfg).standin,
+        "xenserver": {
+            "ip": devstack.xenapi_host(cfg),
+            "url": devstack.connection_url(cfg),
+            "user": cfg.credentials.xenapi_user,
+            "plugin_dirs": list(dom0.PLUGIN_DIRS),
+            "plugins": sorted(osxenapi.plugins(osxenapi.sdist(cfg.devstack.os_xenapi_version))),
+            "plugin_version": xapi.PLUGIN_API,
+            "os_xenapi_version": cfg.devstack.os_xenapi_version,
+            "domzero_pubkey": pub.read_text().strip() if pub.is_file() else "(none: wire has not run)",
+        },
+        "devstack": {
+            "user": cfg.devstack.user,
+            "local_conf": LOCAL_CONF_PATH,
+            "nova_conf": NOVA_CONF_PATH,
+            "localrc": {k: v for k, v in localrc.items() if k not in secret_keys},
+        },
+    }
+
+
+# ------------------------------------------------------------------ running
+
+
+def _pytest_argv(target: Target, report: Path) -> list[str]:
+    argv = [sys.executable, "-m", "pytest", "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES),
+            "-q", "--tb=line", f"--junit-xml={report}",
+            "--connection=ssh", f"--hosts={target.spec}", f"--ssh-config={target.ssh_config}"]
+    if target.sudo:
+        argv.append("--sudo")
+    return argv + [str(SUITES / s) for s in target.suites]
+
+
+def _outcome(role: str, report: Path, counts: Path, seconds: float) -> Outcome:
+    out = Outcome(role, seconds=seconds)
+    try:
+        out.round_trips = json.loads(counts.read_text())["count"]
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        root = ET.parse(report).getroot()
+    except (OSError, ET.ParseError):
+        out.failed.append(("suite", "the suite did not run to the end (see the log)"))
+        return out
+    for case in root.iter("testcase"):
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            message = (problem.get("message") or problem.text or "").strip().splitlines()
+            out.failed.append((case.get("name", "?"), message[0] if message else "failed"))
+        elif case.find("skipped") is not None:
+            out.skipped += 1
+        else:
+            out.passed += 1
+    return out
+
+
+def merge_reports(reports: list[Path], into: Path) -> None:
+    """One JUnit file with a testsuite per host."""
+    merged = ET.Element("testsuites")
+    for path in reports:
+        try:
+            root = ET.parse(path).getroot()
+        except (OSError, ET.ParseError):
+            continue
+        for suite in root.iter("testsuite"):
+            merged.append(suite)
+    ET.ElementTree(merged).write(into, encoding="utf-8", xml_declaration=True)
+
+
+def run_targets(cfg, targets: list[Target], env: dict[str, str]) -> list[Outcome]:
+    """Run every target's suites in parallel; returns outcomes, writes the report."""
+    reports_dir = ensure_dir(cfg.paths.reports)
+    running = []
+    started = time.monotonic()
+    for t in targets:
+        report = reports_dir / f"{t.role}.xml"
+        counts = reports_dir / f".{t.role}-round-trips.json"
+        report.unlink(missing_ok=True)
+        log = cfg.paths.log(f"verify-{t.role}")
+        log.unlink(missing_ok=True)
+        suite_env = {**env, **t.env, "XENLAB_VERIFY_CONTEXT": str(cfg.paths.verify_context),
+                     "XENLAB_VERIFY_COUNTS": str(counts)}
+        running.append((t, proc.start(_pytest_argv(t, report), cwd=SUITES, env=suite_env, log=log, quiet=True,
+                                      what=f"verify {t.role}"), report, counts))
+        console.say(f"    checking {t.role} ({t.spec}) ...")
+    outcomes = []
+    for t, process, report, counts in running:
+        process.wait(max(1.0, RUN_TIMEOUT - (time.monotonic() - started)))
+        outcomes.append(_outcome(t.role, report, counts, time.monotonic() - started))
+    merge_reports([reports_dir / f"{t.role}.xml" for t in targets], cfg.paths.report)
+    return outcomes
+
+
+def summarise(outcomes: list[Outcome], report: Path) -> None:
+    for o in outcomes:
+        verdict = "ok" if not o.failed else "FAILED"
+        console.say(f"    {o.role:<10} {verdict:6} {o.passed} passed, {len(o.failed)} failed "
+                    f"({o.seconds:.1f} s, {o.round_trips} ssh round trips)")
+        for name, message in o.failed:
+            console.say(f"      - {name}: {message}")
+    console.say(f"    report: {report}")
+
+
+def check(cfg, targets: list[Target]) -> list[Outcome]:
+    """Write the context, run, summarise; raise ChecksFailed (exit 1) on any failure."""
+    write_json(cfg.paths.verify_context, context(cfg))
+    env = {"XENLAB_PASSWORD": cfg.password.get_secret_value()}
+    outcomes = run_targets(cfg, targets, env)
+    summarise(outcomes, cfg.paths.report)
+    failed = sum(len(o.failed) for o in outcomes)
+    if failed:
+        raise ChecksFailed(f"verify: {failed} check(s) failed; see above and {cfg.paths.report}")
+    return outcomes
+
+
+def lab_targets(cfg) -> list[Target]:
+    from . import up
+
+    ssh_config = write_ssh_config(cfg, up.ssh_config(cfg))
+    return [
+        Target("xenserver", "ssh://xenserver", ssh_config, sudo=True, suites=["test_xenserver.py"]),
+        Target("devstack", "ssh://devstack", ssh_config, sudo=True,
+               suites=list(flavours.load(cfg).devstack_suites)),
+    ]
+
+
+def host_targets(cfg, host: str, devstack_ssh_config: str | None, devstack_host: str | None) -> list[Target]:
+    """An existing XenServer (root, password via SSH_ASKPASS) and optionally a devstack host."""
+    from ..xenserver import dom0
+
+    if bool(devstack_ssh_config) != bool(devstack_host):
+        raise ConfigError("verify: --devstack-ssh-config and --devstack-host go together")
+    xs_config = write_ssh_config(cfg, "\n".join([
+        "Host xenserver",
+        f"  HostName {host}",
+        "  User root",
+        f"  Port {cfg.wire.ssh_port}",
+        "  PubkeyAuthentication no",
+        "  PreferredAuthentications password,keyboard-interactive",
+        "  StrictHostKeyChecking accept-new",
+        f"  UserKnownHostsFile {cfg.paths.known_hosts}",
+        "  ConnectTimeout 15",
+    ]), cfg.paths.host_ssh_config("xenserver"))
+    askpass = dom0.askpass_env(cfg.paths, cfg.password.get_secret_value())
+    targets = [Target("xenserver", "ssh://xenserver", xs_config, sudo=False, suites=["test_xenserver.py"], env=askpass)]
+    if devstack_ssh_config:
+        try:
+            text = Path(devstack_ssh_config).read_text()
+        except OSError as exc:
+            raise ConfigError(f"verify: cannot read {devstack_ssh_config}: {exc.strerror}") from None
+        ds_config = write_ssh_config(cfg, text, cfg.paths.host_ssh_config("devstack"))
+        targets.append(Target("devstack", f"ssh://{devstack_host}", ds_config, sudo=True,
+                              suites=["test_devstack.py", "test_devstack_services.py"]))
+    return targets
+
+
+# ------------------------------------------------------------------ stage API
+
+
+def inputs(cfg) -> str:
+    facts = cfg.paths.facts
+    return digest(json.dumps(cfg.public_dict(), sort_keys=True), digest_tree(SUITES),
+                  facts.read_bytes() if facts.is_file() else b"")
+
+
+def present(cfg) -> bool:
+    try:
+        root = ET.parse(cfg.paths.report).getroot()
+    except (OSError, ET.ParseError):
+        return False
+    suites = list(root.iter("testsuite"))
+    return bool(suites) and not any(s.get("failures", "0") != "0" or s.get("errors", "0") != "0" for s in suites)
+
+
+def run(cfg, force: bool = False) -> None:
+    check(cfg, lab_targets(cfg))
