@@ -68,12 +68,12 @@ def up(c, config=None, flavour=None, force=False):
     lifecycle.run_sequence(cfg, only=span, force_from=span[0] if force else None)
 
 
-@xtask()
-def down(c, config=None, flavour=None):
-    """Destroy the lab's machines and their libvirt volumes; forget its machine stages."""
+@xtask(help={"purge": "also remove the box images from the libvirt pool, the lab's snapshots and its password pin"})
+def down(c, config=None, flavour=None, purge=False):
+    """Destroy the lab's machines and their volumes; forget its machine stages (the box images stay)."""
     from .stages import up as up_stage
 
-    up_stage.down(load_config(config, flavour))
+    up_stage.down(load_config(config, flavour), purge=purge)
 
 
 @xtask(help={"json": "print machine-readable JSON"})
@@ -164,18 +164,50 @@ def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, de
         lifecycle.run_stage(cfg, "verify", force=True)
 
 
-@xtask(name="lab", help={"from_": "redo the stages from this one on (build, up-xenserver, wire, up-devstack, verify)"})
-def lab_(c, config=None, flavour=None, from_=None):
+@xtask(name="lab", help={
+    "from_": "redo the stages from this one on (build, up-xenserver, wire, up-devstack, verify)",
+    "snapshot": "restore this snapshot if the lab has it (then verify); else run the lab and take it",
+})
+def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     """build -> up-xenserver -> wire -> up-devstack -> verify, resuming after the last finished stage."""
-    from .commands import status as status_mod
+    from .commands import snapshot as snapshot_mod, status as status_mod
     from .core import lifecycle, plan as plan_mod
+    from .machines import snapshots
 
     cfg = load_config(config, flavour)
     if from_:
         lifecycle.stage(from_)  # an unknown name is a config error before anything runs
     plan_mod.render_all(cfg, quiet=True)
-    lifecycle.run_sequence(cfg, force_from=from_)
+    if snapshot and snapshots.check_name(snapshot) in snapshots.names(cfg) and not from_:
+        snapshot_mod.restore(cfg, snapshot)
+    else:
+        lifecycle.run_sequence(cfg, force_from=from_)
+        if snapshot:
+            snapshot_mod.take(cfg, snapshot)
     status_mod.show(cfg)
+
+
+SNAPSHOT_HELP = "the snapshot's name (default: default)"
+
+
+@xtask(help={"name": SNAPSHOT_HELP, "delete": "delete the snapshot instead of taking it"})
+def snapshot(c, config=None, flavour=None, name="default", delete=False):
+    """Save the verified lab's machines (memory and disks) as a snapshot; the lab runs on."""
+    from .commands import snapshot as snapshot_mod
+
+    cfg = load_config(config, flavour)
+    (snapshot_mod.delete if delete else snapshot_mod.take)(cfg, name)
+
+
+@xtask(help={"name": SNAPSHOT_HELP})
+def restore(c, config=None, flavour=None, name="default"):
+    """Bring the lab back from a snapshot (no boot), then verify it."""
+    from .commands import snapshot as snapshot_mod
+    from .core import plan as plan_mod
+
+    cfg = load_config(config, flavour)
+    plan_mod.render_all(cfg, quiet=True)
+    snapshot_mod.restore(cfg, name)
 
 
 @xtask(help={
@@ -194,4 +226,5 @@ def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False
     up_stage.vagrant_hook(load_config(config, flavour), machine, event, provisioned)
 
 
-ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, vagrant_hook)
+ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, snapshot, restore,
+                vagrant_hook)

@@ -2,7 +2,7 @@
 
 The image is what a cloud image would be if one could be downloaded here: a
 BIOS-booting bookworm disk with a kernel, grub, systemd-networkd (DHCP on every
-NIC), sshd, sudo, python3, rsync, iptables and a `vagrant` user. Packer's qemu
+NIC), sshd, sudo, python3, rsync, iptables, curl and a `vagrant` user. Packer's qemu
 builder starts from it (`disk_image = true`) to make the stand-in XenServer box,
 and packaged as it is it becomes the devstack-role box.
 
@@ -31,6 +31,8 @@ PACKAGES = [
     "linux-image-amd64", "grub-pc-bin", "systemd-sysv", "udev", "dbus", "kmod",
     "openssh-server", "sudo", "python3", "rsync", "iptables", "iproute2", "procps",
     "netbase", "ifupdown",
+    # What a dom0 has and the scripts and verify's checks use: curl (XAPI over HTTP).
+    "curl",
 ]
 LABEL = "xenlab-root"
 # What building it needs on the host (bootstrap installs them; doctor checks them).

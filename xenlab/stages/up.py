@@ -178,19 +178,32 @@ def describe(cfg) -> list[dict]:
 # ---------------------------------------------------------------- down
 
 
-def down(cfg) -> None:
-    """Destroy the machines, then what vagrant-libvirt keeps; forget the lab's machine stages."""
-    from ..core import plan
+def down(cfg, purge: bool = False) -> None:
+    """Destroy the machines and what vagrant-libvirt keeps of them; forget the machine stages.
+
+    The uploaded box images stay in the libvirt pool, so the next `up` starts warm;
+    `purge` removes them too, with the lab's snapshots and its password pin.
+    """
+    from ..core import password, plan
 
     plan.render_all(cfg, quiet=True)
     libvirt.check(cfg)
-    with console.stage(f"down: destroying lab {cfg.lab.name!r}"):
+    with console.stage(f"down: destroying lab {cfg.lab.name!r}{' and purging it' if purge else ''}"):
         console.header("vagrant destroy")
         vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy()
         if cfg.lab.provider == "libvirt":
             console.header("libvirt: removing leftover domains, volumes and networks")
             libvirt.clean(cfg)
+            if purge:
+                spec = labspec.spec(cfg)
+                libvirt.remove_volumes(cfg, libvirt.box_volumes(cfg, [spec[m]["box"] for m in MACHINES]))
         forget_machines(cfg)
+        if purge:
+            from ..machines import snapshots
+
+            snapshots.delete_all(cfg)
+            password.unpin(cfg.paths)
+            console.say("    purged: box images, snapshots and the lab's password pin")
 
 
 def forget_machines(cfg, machine: str | None = None) -> None:
