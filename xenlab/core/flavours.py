@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
 from ..errors import ConfigError
-from .paths import FLAVOUR_DIR
+from .files import digest, write_json
+from .paths import FLAVOUR_DIR, cache_dir
+
+# Bump when what read() keeps of a file changes: cached parses of the old shape are then ignored.
+PARSED_SHAPE = "plain-1"
 
 SUFFIX = ".pkrvars.hcl"
 
@@ -77,15 +79,36 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _tuples(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def read(path: Path) -> dict[str, Any]:
+    """The file's settings; parsed once per content (building python-hcl2's parser
+    costs half a second, which a no-op `invoke lab` cannot afford)."""
     try:
-        with path.open() as fh:
-            raw = hcl2.load(fh)
+        text = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"flavour file {path}: {exc.strerror}") from None
+    key = digest(PARSED_SHAPE, text)
+    cache = cache_dir() / "flavour-data.json"
+    try:
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known.get(key), dict):
+        return {k: _tuples(v) for k, v in known[key].items()}
+    import hcl2
+
+    try:
+        raw = hcl2.loads(text.decode())
+    except UnicodeDecodeError:
+        raise ConfigError(f"flavour file {path}: not UTF-8") from None
     except Exception as exc:  # python-hcl2 raises lark errors of several kinds
         raise ConfigError(f"flavour file {path}: not valid HCL: {str(exc).splitlines()[0]}") from None
-    return {k: plain(v) for k, v in raw.items() if not k.startswith("__")}
+    data = {k: plain(v) for k, v in raw.items() if not k.startswith("__")}
+    write_json(cache, {**known, key: data})
+    return data
 
 
 _TYPES = {name: hint for name, hint in typing.get_type_hints(Flavour).items() if name not in ("name", "path")}

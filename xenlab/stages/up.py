@@ -24,11 +24,17 @@ DESTROY_TIMEOUT = 600.0
 
 
 class MachineStage:
-    """Bring up one Vagrant machine; `consumes` names the LabPaths files it is provisioned with."""
+    """Bring up one Vagrant machine.
 
-    def __init__(self, machine: str, consumes: tuple[str, ...] = ()):
+    `consumes` names the LabPaths files it is provisioned with (synced in before
+    its provisioning); `boots_with` names machines that boot beside it, unprovisioned,
+    so that their boot overlaps this one's and only their provisioning waits.
+    """
+
+    def __init__(self, machine: str, consumes: tuple[str, ...] = (), boots_with: tuple[str, ...] = ()):
         self.machine = machine
         self.consumes = consumes
+        self.boots_with = boots_with
 
     def box(self, cfg) -> tuple[str, str]:
         """(box name, the version the lab boots now: '' for a box xenlab did not build)."""
@@ -70,20 +76,33 @@ class MachineStage:
 
     def run(self, cfg, force: bool = False) -> None:
         libvirt.check(cfg)
-        check_boxes(cfg, [self.machine])
+        others = [STAGES[m] for m in self.boots_with]
+        check_boxes(cfg, [self.machine, *self.boots_with])
         why = self.stale(cfg)
         if why:
             console.say(f"    {why}: destroying it to make it anew")
             vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy(self.machine)
-        console.header(f"vagrant up {self.machine}")
-        timeout = flavours.load(cfg).up_timeout_s
-        vagrantcli.client(cfg, "up", timeout, quiet=False).up(self.machine, provision=True,
-                                                              provider=cfg.lab.provider)
+        vagrant = vagrantcli.client(cfg, "up", flavours.load(cfg).up_timeout_s, quiet=False)
+        if state(cfg, self.machine) != "running":
+            beside = [o.machine for o in others if state(cfg, o.machine) != "running" and not o.stale(cfg)]
+            boot = [self.machine, *beside]
+            console.header(f"vagrant up --no-provision {' '.join(boot)}"
+                           + (f" ({', '.join(beside)} boots alongside, provisioned later)" if beside else ""))
+            # One Vagrant for both: vagrant-libvirt boots a command's machines in parallel.
+            vagrant.up(None if set(boot) == set(MACHINES) else self.machine, no_provision=True,
+                       provider=cfg.lab.provider)
+        elif self.consumes:
+            # A machine already up gets the files it is provisioned with synced in first.
+            console.header(f"vagrant rsync {self.machine}")
+            vagrant.rsync(self.machine)
+        console.header(f"vagrant provision {self.machine}")
+        vagrant.provision(self.machine)
         record_ssh_config(cfg)
 
 
-XENSERVER = MachineStage("xenserver")
+XENSERVER = MachineStage("xenserver", boots_with=("devstack",))
 DEVSTACK = MachineStage("devstack", consumes=("local_conf", "nova_conf", "domzero_pub"))
+STAGES = {s.machine: s for s in (XENSERVER, DEVSTACK)}
 
 
 def _built_box_names(cfg) -> list[str]:

@@ -166,6 +166,26 @@ def test_up_again_is_a_fast_no_op(lab):
     assert "vagrant up" not in done.stdout
 
 
+def test_a_snapshot_of_the_verified_lab_comes_back_in_seconds(lab):
+    done = lab.invoke("snapshot", "--name", "ci", timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "snapshot ci:" in done.stdout and "the machines run on" in done.stdout
+    assert "snapshot ci " in lab.invoke("status", timeout=300).stdout
+    # Break the lab, then bring the snapshot back: the break is gone, verify passes.
+    assert lab.ssh("xenserver", "sudo chmod -x /etc/xapi.d/plugins/xenhost.py").returncode == 0
+    done = lab.invoke("restore", "--name", "ci", timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "no need to wire again" in done.stdout and "xenserver  ok" in done.stdout
+    assert lab.invoke("lab", timeout=600).stdout.count("up to date") == len(lifecycle.names())
+
+
+def test_snapshots_are_refused_for_a_lab_that_is_not_verified_or_a_bad_name(lab):
+    done = lab.invoke("snapshot", "--name", "Bad Name", timeout=300)
+    assert done.returncode == 2 and "snapshot name" in done.stderr
+    done = lab.invoke("restore", "--name", "nope", timeout=300)
+    assert done.returncode == 2 and "no snapshot 'nope'" in done.stderr and "ci" in done.stderr
+
+
 def test_down_keeps_the_box_images_and_forgets_the_machine_stages(lab):
     done = lab.invoke("down", timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -176,6 +196,16 @@ def test_down_keeps_the_box_images_and_forgets_the_machine_stages(lab):
     assert [n for n in lab.libvirt.networks() if n.startswith(f"xenlab-{lab.name}")] == []
     stages = State(lab.cfg.paths.state).stages
     assert "build" in stages and not set(lifecycle.machine_span()) & set(stages)
+
+
+def test_a_snapshot_outlives_down_and_lab_restores_it(lab):
+    done = lab.invoke("lab", "--snapshot", "ci", timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "restored xenserver, devstack from snapshot ci" in done.stdout
+    assert "xenserver  ok" in done.stdout and "devstack   ok" in done.stdout
+    state = json.loads(lab.invoke("status", "--json", timeout=300).stdout)
+    assert {m["machine"]: m["state"] for m in state["machines"]} == {"xenserver": "running", "devstack": "running"}
+    assert lab.invoke("down", timeout=900).returncode == 0
 
 
 def test_plain_vagrant_up_records_the_stages_exactly_as_invoke_would(lab):
