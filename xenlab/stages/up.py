@@ -17,7 +17,7 @@ from ..core.files import digest, digest_tree, keyed_digest, write_file
 from ..core.paths import VAGRANT_SCRIPTS, VAGRANTFILE
 from ..errors import ToolError
 from ..images import boxes
-from ..machines import labspec, libvirt, vagrantcli
+from ..machines import labspec, libvirt, sshconfig, vagrantcli
 from ..machines.labspec import MACHINES
 
 DESTROY_TIMEOUT = 600.0
@@ -153,26 +153,6 @@ def ssh_config(cfg) -> str:
     return path.read_text()
 
 
-def ssh_hosts(cfg, text: str | None = None) -> dict[str, dict[str, str]]:
-    """Host -> its ssh options, from an ssh config (the recorded one by default)."""
-    hosts: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
-    if text is None:
-        try:
-            text = cfg.paths.vagrant_ssh_config.read_text()
-        except OSError:
-            return hosts
-    for line in text.splitlines():
-        parts = line.strip().split(None, 1)
-        if len(parts) != 2:
-            continue
-        if parts[0] == "Host":
-            current = hosts.setdefault(parts[1], {})
-        elif current is not None:
-            current.setdefault(parts[0], parts[1].strip('"'))
-    return hosts
-
-
 def describe(cfg) -> list[dict]:
     """Both machines: state, private address, SSH endpoint when running."""
     spec = labspec.spec(cfg)
@@ -180,7 +160,10 @@ def describe(cfg) -> list[dict]:
         states, note = {m: state(cfg, m) for m in MACHINES}, ""
     except ToolError as exc:
         states, note = {}, exc.message
-    hosts = ssh_hosts(cfg)
+    try:
+        hosts = sshconfig.hosts(cfg.paths.vagrant_ssh_config.read_text())
+    except OSError:
+        hosts = {}
     out = []
     for m in MACHINES:
         st = states.get(m, "unknown")
