@@ -19,6 +19,7 @@ from typing import Any
 import hcl2
 
 from ..errors import ConfigError
+from . import hosttools
 from .paths import FLAVOUR_DIR
 
 SUFFIX = ".pkrvars.hcl"
@@ -55,10 +56,14 @@ class Flavour:
     # What the host needs.
     needs_kvm: bool = True
     needs_uplink: bool = True
-    host_tools: tuple[str, ...] = ()
     disk_gb_needed: int = 25
     # The deployment suites verify runs on the devstack host (tests/infra/).
     devstack_suites: tuple[str, ...] = field(default=("test_devstack.py", "test_devstack_services.py"))
+
+    @property
+    def host_tools(self) -> tuple[str, ...]:
+        """The tools only this flavour's build needs, from the one list (xenlab/host-tools.toml)."""
+        return hosttools.build_tools(self.packer_build)
 
     @property
     def box_name(self) -> str:
@@ -90,6 +95,9 @@ def read(path: Path) -> dict[str, Any]:
 
 _TYPES = {name: hint for name, hint in typing.get_type_hints(Flavour).items() if name not in ("name", "path")}
 PACKER_ONLY = {"flavour", "install_timeout"}
+# Settings that moved to xenlab/host-tools.toml: still declared for Packer, so a
+# flavour file may carry them until it is tidied, but they must agree with the list.
+MOVED = {"host_tools": tuple[str, ...]}
 
 
 def _typed(value, hint) -> bool:
@@ -104,17 +112,24 @@ def _typed(value, hint) -> bool:
 
 def load_file(path: Path) -> Flavour:
     data = read(path)
+    types = {**_TYPES, **MOVED}
     for key, value in data.items():
         if key in PACKER_ONLY:
             continue
-        if key not in _TYPES:
+        if key not in types:
             raise ConfigError(f"flavour file {path}: unknown setting {key!r}")
-        if not _typed(value, _TYPES[key]):
-            kind = "list of strings" if typing.get_origin(_TYPES[key]) is tuple else _TYPES[key].__name__
+        if not _typed(value, types[key]):
+            kind = "list of strings" if typing.get_origin(types[key]) is tuple else types[key].__name__
             raise ConfigError(f"flavour file {path}: {key} = {value!r} is not a {kind}")
     name = data.pop("flavour", path.name[: -len(SUFFIX)])
     data.pop("install_timeout", None)  # Packer's alone
-    return Flavour(name=name, path=path, **data)
+    moved = {key: data.pop(key) for key in MOVED if key in data}
+    flavour = Flavour(name=name, path=path, **data)
+    unlisted = sorted(set(moved.get("host_tools", ())) - set(flavour.host_tools))
+    if unlisted:
+        raise ConfigError(f"flavour file {path}: host_tools names {', '.join(unlisted)}, which "
+                          f"{hosttools.LIST.name} does not list for build:{flavour.packer_build}")
+    return flavour
 
 
 def load(cfg) -> Flavour:
