@@ -60,11 +60,13 @@ def plan(c, config=None, flavour=None):
 @xtask(help={"force": "bring the machines up and wire again even if they are up and current"})
 def up(c, config=None, flavour=None, force=False):
     """Bring up the lab's machines: up-xenserver, wire, up-devstack."""
+    from .commands import preflight
     from .core import lifecycle, plan as plan_mod
 
     cfg = load_config(config, flavour)
-    plan_mod.render_all(cfg, quiet=True)
     span = lifecycle.machine_span()
+    preflight.check(cfg, span)
+    plan_mod.render_all(cfg, quiet=True)
     lifecycle.run_sequence(cfg, only=span, force_from=span[0] if force else None)
 
 
@@ -97,9 +99,12 @@ def doctor(c, config=None, flavour=None, json=False):
 @xtask(help={"force": "rebuild even when the inputs did not change"})
 def build(c, config=None, flavour=None, force=False):
     """Build the lab's Vagrant box with Packer (skipped when its inputs did not change)."""
+    from .commands import preflight
     from .core import lifecycle
 
-    lifecycle.run_stage(load_config(config, flavour), "build", force=force)
+    cfg = load_config(config, flavour)
+    preflight.check(cfg, ["build"])
+    lifecycle.run_stage(cfg, "build", force=force)
 
 
 @xtask(help={"unit": "only the fast unit tests", "k": "pytest -k expression", "x": "stop at first failure"})
@@ -167,12 +172,13 @@ def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, de
 @xtask(name="lab", help={"from_": "redo the stages from this one on (build, up-xenserver, wire, up-devstack, verify)"})
 def lab_(c, config=None, flavour=None, from_=None):
     """build -> up-xenserver -> wire -> up-devstack -> verify, resuming after the last finished stage."""
-    from .commands import status as status_mod
+    from .commands import preflight, status as status_mod
     from .core import lifecycle, plan as plan_mod
 
     cfg = load_config(config, flavour)
     if from_:
         lifecycle.stage(from_)  # an unknown name is a config error before anything runs
+    preflight.check(cfg, lifecycle.names())
     plan_mod.render_all(cfg, quiet=True)
     lifecycle.run_sequence(cfg, force_from=from_)
     status_mod.show(cfg)

@@ -96,3 +96,24 @@ def test_secret_never_printed_nor_in_public_files(labroot):
         done = run(BIN / "xenlab", task, "--config", labroot / "xenlab.toml", timeout=180)
         outputs += [done.stdout, done.stderr]
     assert_no_leak(SENTINEL, labroot, *outputs)
+
+def test_the_default_flavour_on_a_host_whose_kvm_cannot_run_guests_stops_before_any_download(tmp_path):
+    """Issue 12: `invoke lab` went straight to Packer and died on the ISO's checksum download."""
+    from xenlab.core import kvm
+
+    (tmp_path / "xenlab.toml").write_text('[lab]\nname = "real"\n')
+    verdict = kvm.verdict()
+    for program in ("xenlab", "invoke"):
+        for task in ("lab", "build", "up"):
+            done = run(BIN / program, task, "--config", tmp_path / "xenlab.toml", timeout=120)
+            if verdict.usable:
+                # This host runs the real flavour: the preflight lets it through to the next check.
+                assert "runs Xen inside a VM" not in done.stderr
+                continue
+            assert done.returncode == 6, done.stdout + done.stderr
+            assert done.stderr.strip().splitlines() == [
+                f"xenlab: XCP-ng 8.3 LTS runs Xen inside a VM: this host's KVM cannot run a guest ({verdict.reason}):"
+                " use a host with nested KVM, or --flavour standin"]
+    # Nothing was fetched or built: no Packer log, no download cache.
+    assert not list(tmp_path.rglob("build-*.log")) and not list(tmp_path.rglob("packer_cache"))
+
