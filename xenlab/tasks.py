@@ -13,6 +13,8 @@ import sys
 
 from invoke import Collection, Exit, task
 
+from .arguments import XTask
+
 CONFIG_HELP = "path to xenlab.toml (default: ./xenlab.toml, or $XENLAB_CONFIG)"
 FLAVOUR_HELP = "flavour to use instead of lab.flavour (e.g. standin, xcp-ng-8.3)"
 
@@ -35,7 +37,7 @@ def xtask(*args, **kwargs):
         params = inspect.signature(fn).parameters
         common = {"config": CONFIG_HELP, "flavour": FLAVOUR_HELP}
         helps = {k: v for k, v in common.items() if k in params} | kwargs.pop("help", {})
-        return task(*args, help=helps, **kwargs)(body)
+        return task(*args, help=helps, klass=XTask, **kwargs)(body)
 
     return decorate
 
@@ -144,12 +146,14 @@ def sim(c, config=None, port=8080, pool_size=1, plugin_dir=None):
     sim_mod.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)
 
 
-@xtask(iterable=["path"], help={"path": "a local.conf or nova.conf to check (repeatable)", "json": "print JSON"})
-def check_config(c, path, json=False):
+@xtask(iterable=["path"], positional=["path"],
+       help={"path": "a local.conf or nova.conf to check (the first may be given bare; repeatable)",
+             "json": "print JSON"})
+def check_config(c, path=None, json=False):
     """Report settings in local.conf/nova.conf that break Nova's independent compute."""
     from .devstack import restrictions
 
-    restrictions.report(path, as_json=json)
+    restrictions.report(path or [], as_json=json)
 
 
 @xtask(help={
