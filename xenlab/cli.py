@@ -14,7 +14,7 @@ from invoke import Exit, ParseError, Program
 
 from . import __version__
 from .errors import EXIT_CONFIG
-from .arguments import parsed_safely
+from .arguments import HelpWanted, parsed_safely
 from .tasks import ns
 
 # invoke names a flag by its repr: "Flag <Argument: pool_size (o)> needed value ..."
@@ -44,6 +44,9 @@ class XenlabProgram(Program):
     def parse_tasks(self):
         try:
             super().parse_tasks()
+        except HelpWanted as wanted:
+            self.print_task_help(wanted.task)
+            raise Exit(code=0) from None
         except ParseError as exc:
             raise usage_error(exc, self.binary) from None
 

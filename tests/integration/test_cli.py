@@ -144,3 +144,12 @@ def test_parse_errors_are_one_line_usage_errors(argv):
     done = run(BIN / "invoke", *argv)
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_help_after_a_task_with_a_bare_path_is_help():
+    done = run(BIN / "xenlab", "check-config", "--help")
+    assert done.returncode == 0 and done.stdout.startswith("Usage: xenlab [--core-opts] check-config")
+    done = run(BIN / "invoke", "check-config", "--help")
+    assert done.returncode == 1 and done.stderr.strip() == (
+        "--help after check-config reads as a file: put it first (`--help check-config`)")
+    assert run(BIN / "invoke", "--help", "check-config").returncode == 0

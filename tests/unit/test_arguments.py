@@ -4,7 +4,7 @@ import pytest
 from invoke import Collection, ParseError, task
 from invoke.parser import Parser
 
-from xenlab.arguments import Paths, WholeNumber, XTask
+from xenlab.arguments import HelpWanted, Paths, WholeNumber, XTask
 
 
 @task(klass=XTask, iterable=["path"], positional=["path"])
@@ -40,3 +40,13 @@ def test_no_path_at_all_is_a_parse_error():
 def test_the_classes_are_the_ones_tasks_get():
     kinds = {arg.name: type(arg) for arg in check.get_arguments()}
     assert kinds["path"] is Paths and kinds["port"] is WholeNumber
+
+
+def test_a_bare_option_is_not_taken_for_a_path():
+    # invoke offers bare words to a positional argument before it looks at --help.
+    with pytest.raises(HelpWanted, match="put it first") as wanted:
+        parse("--help")
+    assert wanted.value.task == "check"
+    with pytest.raises(ParseError, match="No idea what '--bogus' is"):
+        parse("--bogus")
+    assert parse("./-x")["path"] == ["./-x"]
