@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from . import hosttools
 from .files import digest, write_json
 from .paths import FLAVOUR_DIR, cache_dir
 
@@ -57,10 +58,14 @@ class Flavour:
     # What the host needs.
     needs_kvm: bool = True
     needs_uplink: bool = True
-    host_tools: tuple[str, ...] = ()
     disk_gb_needed: int = 25
     # The deployment suites verify runs on the devstack host (tests/infra/).
     devstack_suites: tuple[str, ...] = field(default=("test_devstack.py", "test_devstack_services.py"))
+
+    @property
+    def host_tools(self) -> tuple[str, ...]:
+        """The tools only this flavour's build needs, from the one list (xenlab/host-tools.toml)."""
+        return hosttools.build_tools(self.packer_build)
 
     @property
     def box_name(self) -> str:
@@ -127,13 +132,14 @@ def _typed(value, hint) -> bool:
 
 def load_file(path: Path) -> Flavour:
     data = read(path)
+    types = _TYPES
     for key, value in data.items():
         if key in PACKER_ONLY:
             continue
-        if key not in _TYPES:
+        if key not in types:
             raise ConfigError(f"flavour file {path}: unknown setting {key!r}")
-        if not _typed(value, _TYPES[key]):
-            kind = "list of strings" if typing.get_origin(_TYPES[key]) is tuple else _TYPES[key].__name__
+        if not _typed(value, types[key]):
+            kind = "list of strings" if typing.get_origin(types[key]) is tuple else types[key].__name__
             raise ConfigError(f"flavour file {path}: {key} = {value!r} is not a {kind}")
     name = data.pop("flavour", path.name[: -len(SUFFIX)])
     data.pop("install_timeout", None)  # Packer's alone

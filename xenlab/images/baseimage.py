@@ -20,7 +20,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..core import console, proc
+from ..core import console, hosttools, proc
 from ..core.files import digest, digest_tree
 from ..core.paths import PACKER_DIR, cache_dir
 from ..errors import HostError, ToolError
@@ -35,8 +35,9 @@ PACKAGES = [
     "curl",
 ]
 LABEL = "xenlab-root"
-# What building it needs on the host (bootstrap installs them; doctor checks them).
-TOOLS = ("debootstrap", "parted", "losetup", "mkfs.ext4", "qemu-img", "mount", "chroot")
+# What building it needs on the host: the stand-in build's tools in the one list
+# (xenlab/host-tools.toml), which bootstrap installs and doctor checks.
+TOOLS = hosttools.build_tools("standin")
 DISK_GB = 8  # sparse: the qcow2 holds only what is written
 PART_OFFSET = 1024 * 1024  # first partition at 1 MiB; grub's core.img sits before it
 SCRIPTS = PACKER_DIR / "scripts"
