@@ -22,6 +22,21 @@ def virsh(cfg, *args: str, timeout: float = VIRSH_TIMEOUT) -> str:
                     log=cfg.paths.log("virsh"), what=f"virsh {args[0]}", split_stderr=True)
 
 
+def virsh_each(cfg, calls: list[tuple[str, ...]], timeout: float = VIRSH_TIMEOUT) -> None:
+    """Several virsh calls at once (each machine's save or restore), all bounded by `timeout`."""
+    started = [(args, proc.start(["virsh", "-c", cfg.lab.libvirt_uri, "-q", *args], quiet=True,
+                                 log=cfg.paths.log("virsh"), what=f"virsh {args[0]}", split_stderr=True))
+               for args in calls]
+    failed = []
+    for args, p in started:
+        code = p.wait(timeout)
+        if code != 0:
+            failed.append(f"virsh {' '.join(args[:2])} " + ("took too long" if code is None else
+                                                           f"failed: {proc.failing_line(p.lines + p.err_lines)}"))
+    if failed:
+        raise ToolError(f"{failed[0]}; full log: {cfg.paths.log('virsh')}")
+
+
 def stop_domain(cfg, uuid: str) -> None:
     """Power a domain off (a running one only), keeping its definition."""
     if virsh(cfg, "domstate", uuid).strip() not in ("shut off", "crashed"):

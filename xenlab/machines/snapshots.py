@@ -28,7 +28,7 @@ from pathlib import Path
 from ..core import console, proc
 from ..core.files import ensure_dir, write_json
 from ..errors import ConfigError, HostError, UnsupportedHost
-from . import labspec, libvirt
+from . import labspec, libvirt, sshconfig
 from .labspec import MACHINES
 from .vagrantcli import machine_dir
 
@@ -144,14 +144,17 @@ def take(cfg, name: str, boxes: dict[str, str]) -> Path:
             machines[m] = {"uuid": uuid, "disks": disks, "backing": [_backing(d) for d in disks],
                            "xml": libvirt.virsh(cfg, "dumpxml", "--inactive", "--security-info", uuid)}
         started = time.monotonic()
-        for m, info in machines.items():
-            # Saving stops the guest; its disk is copied while it stands still.
-            libvirt.virsh(cfg, "save", info["uuid"], str(tmp / f"{m}.save"), timeout=SAVE_TIMEOUT)
-            try:
+        # Saving stops the guests (both at once); their disks are copied while they stand still.
+        libvirt.virsh_each(cfg, [("save", info["uuid"], str(tmp / f"{m}.save")) for m, info in machines.items()],
+                           timeout=SAVE_TIMEOUT)
+        try:
+            for m, info in machines.items():
                 for i, disk in enumerate(info["disks"]):
                     _copy(Path(disk), tmp / f"{m}.disk{i}")
-            finally:
-                libvirt.virsh(cfg, "restore", str(tmp / f"{m}.save"), "--running", timeout=SAVE_TIMEOUT)
+        finally:
+            libvirt.virsh_each(cfg, [("restore", str(tmp / f"{m}.save"), "--running") for m in machines],
+                               timeout=SAVE_TIMEOUT)
+        for m, info in machines.items():
             (tmp / f"{m}.xml").write_text(info.pop("xml"))
             shutil.copytree(machine_dir(cfg, m, "libvirt"), tmp / "vagrant" / m)
         networks = {}
@@ -237,10 +240,13 @@ def restore(cfg, name: str) -> dict:
     for m, info in meta["machines"].items():
         if info["uuid"] not in defined:
             libvirt.virsh(cfg, "define", str(src / f"{m}.xml"))
-        libvirt.virsh(cfg, "restore", str(src / f"{m}.save"), "--running", timeout=SAVE_TIMEOUT)
+    libvirt.virsh_each(cfg, [("restore", str(src / f"{m}.save"), "--running") for m in meta["machines"]],
+                       timeout=SAVE_TIMEOUT)
     for as_name, path in _lab_files(cfg).items():
         if (src / as_name).is_file():
             ensure_dir(path.parent)
             shutil.copy(src / as_name, path)
-    console.say(f"    restored {', '.join(meta['machines'])} from snapshot {name} ({meta['taken']})")
+    sshconfig.stop_shared(cfg)
+    console.say(f"    restored {', '.join(m for m in MACHINES if m in meta['machines'])} from snapshot {name} "
+                f"({meta['taken']})")
     return meta

@@ -11,10 +11,14 @@ import os
 import stat
 from pathlib import Path
 
+from ..core import proc
 from ..core.files import digest, write_file
-from ..errors import HostError
+from ..errors import HostError, ToolError
 
 CONTROL_PERSIST = 300
+# A shared connection whose guest stopped answering (a machine restored to an
+# earlier moment knows nothing of it) is given up after 10 s x 6, not TCP's minutes.
+ALIVE = ("  ServerAliveInterval 10", "  ServerAliveCountMax 6")
 
 
 def multiplexed(ssh_config: str, control_dir: Path) -> str:
@@ -23,10 +27,12 @@ def multiplexed(ssh_config: str, control_dir: Path) -> str:
         "  ControlMaster auto",
         f"  ControlPath {control_dir}/%C",
         f"  ControlPersist {CONTROL_PERSIST}",
+        *ALIVE,
     ]
     out: list[str] = []
     for line in ssh_config.splitlines():
-        if line.strip().lower().startswith(("controlmaster", "controlpath", "controlpersist")):
+        if line.strip().lower().startswith(("controlmaster", "controlpath", "controlpersist",
+                                            "serveraliveinterval", "serveralivecountmax")):
             continue
         out.append(line)
         if line.startswith("Host "):
@@ -71,3 +77,18 @@ def hosts(text: str) -> dict[str, dict[str, str]]:
         elif current is not None:
             current.setdefault(parts[0], parts[1].strip('"'))
     return found
+
+
+def stop_shared(cfg, path: Path | None = None) -> None:
+    """End the shared connections of every host in the lab's ssh-config (after a restore
+    they lead to guests that never heard of them)."""
+    path = path or cfg.paths.ssh_config
+    try:
+        names = list(hosts(path.read_text()))
+    except OSError:
+        return
+    for name in names:
+        try:
+            proc.run(["ssh", "-F", str(path), "-O", "exit", name], timeout=15, quiet=True, what="ssh -O exit")
+        except ToolError:
+            pass  # no master was running: nothing to end

@@ -216,9 +216,15 @@ TASK_FLAGS = {
     "check-config": ["--path", "--json"], "build": ["--config", "--flavour", "--force"],
     "up": ["--config", "--flavour", "--force"], "doctor": ["--config", "--flavour", "--json"],
 }
+# Tasks the command-line fuzzing leaves alone (they run a lab, a test suite or the Vagrantfile's hook).
+OTHER_TASKS = ("test", "wire", "verify", "down", "vagrant-hook", "snapshot", "restore")
 VALUE_FLAGS = {"--config", "--flavour", "--from", "--port", "--pool-size", "--plugin-dir", "--path"}
 NUMBER_FLAGS = {"sim": ["--port", "--pool-size"]}
 flag_word = st.text(alphabet=string.ascii_lowercase + "-_", min_size=1, max_size=12)
+# invoke's own flags, which it takes after a task's name too (`doctor --version` prints the version).
+CORE_FLAGS = ("help", "version", "list", "debug", "echo", "pty", "dry", "complete", "warn-only", "write-pyc",
+              "hide", "config", "list-depth", "list-format", "command-timeout", "prompt-for-sudo-password",
+              "print-completion-script")
 not_a_number = st.one_of(st.sampled_from(["abc", "x", "1.5", "", " ", "0x10", "1e3", "--", "٣"]),
                          st.text(alphabet=string.ascii_letters + ".,", min_size=1, max_size=6))
 
@@ -231,7 +237,7 @@ def bad_command_line(draw):
     argv = [task]
     if fault == "unknown-flag":
         flag = "--" + draw(flag_word.filter(lambda w: f"--{w}" not in TASK_FLAGS[task] and w not in
-                                            ("help", "h") and not w.startswith("-")))
+                                            ("h", *CORE_FLAGS) and not w.startswith("-")))
         argv.append(flag)
     elif fault == "missing-value":
         argv.append(draw(st.sampled_from(sorted(VALUE_FLAGS & set(TASK_FLAGS[task])))))
@@ -239,20 +245,16 @@ def bad_command_line(draw):
         task = "sim"
         argv = [task, draw(st.sampled_from(NUMBER_FLAGS[task])), draw(not_a_number)]
     elif fault == "unknown-task":
-        argv = [draw(flag_word.filter(lambda w: w not in TASK_FLAGS and w not in ("test", "wire", "verify",
-                                                                                    "down", "vagrant-hook")
+        argv = [draw(flag_word.filter(lambda w: w not in TASK_FLAGS and w not in OTHER_TASKS
                                       and not w.startswith("-")))]
     elif fault == "unknown-core-flag":
-        argv = ["--" + draw(flag_word.filter(lambda w: not w.startswith("-") and w not in (
-            "help", "version", "list", "debug", "echo", "pty", "dry", "complete", "warn-only", "write-pyc",
-            "hide", "config", "list-depth", "list-format", "command-timeout", "prompt-for-sudo-password",
-            "print-completion-script")))] + argv
+        argv = ["--" + draw(flag_word.filter(lambda w: not w.startswith("-") and w not in CORE_FLAGS))] + argv
     elif fault == "core-not-a-number":
         argv = [draw(st.sampled_from(["--command-timeout", "-T", "--list-depth", "-D"])), draw(not_a_number)] + argv
     else:  # a second bare word where none is taken
         argv += ["--path", "a.conf"] if task == "check-config" else []
-        argv.append(draw(flag_word.filter(lambda w: w not in TASK_FLAGS and w not in (
-            "test", "wire", "verify", "down", "vagrant-hook") and not w.startswith("-"))))
+        argv.append(draw(flag_word.filter(lambda w: w not in TASK_FLAGS and w not in OTHER_TASKS
+                                          and not w.startswith("-"))))
     return argv
 
 

@@ -35,6 +35,7 @@ def test_every_host_block_gets_connection_sharing(tmp_path):
         assert "ControlMaster auto" in block
         assert f"ControlPath {tmp_path}/%C" in block
         assert "ControlPersist" in block
+        assert "ServerAliveInterval" in block  # a dead shared connection fails, it does not hang
     assert "ControlMaster no" not in out
     assert "HostName 192.168.121.11" in out
 
