@@ -21,7 +21,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from ..core import console, hosttools, proc
-from ..core.files import digest, digest_tree
+from ..core.files import digest, digest_tree, write_file
 from ..core.paths import PACKER_DIR, cache_dir
 from ..errors import HostError, ToolError
 
@@ -116,7 +116,7 @@ def _build(tmp: Path, log: Path) -> Path:
             (mnt / "tmp" / script.name).unlink(missing_ok=True)
         grub = mnt / "boot" / "grub"
         shutil.copytree(mnt / "usr/lib/grub/i386-pc", grub / "i386-pc", dirs_exist_ok=True)
-        (grub / "grub.cfg").write_text(GRUB_CFG)
+        write_file(grub / "grub.cfg", GRUB_CFG)
         proc.run(["chroot", str(mnt), "grub-mkimage", "-O", "i386-pc", "-o", "/tmp/core.img",
                   "-p", "(hd0,msdos1)/boot/grub", "biosdisk", "part_msdos", "ext2", "search",
                   "search_label", "serial", "terminal", "normal", "linux"], log=log, what="grub-mkimage",

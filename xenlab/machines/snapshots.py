@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from ..core import console, proc
-from ..core.files import ensure_dir, write_json
+from ..core.files import ensure_dir, write_file, write_json
 from ..errors import ConfigError, HostError, UnsupportedHost
 from . import labspec, libvirt, sshconfig
 from .labspec import MACHINES
@@ -155,12 +155,12 @@ def take(cfg, name: str, boxes: dict[str, str]) -> Path:
             libvirt.virsh_each(cfg, [("restore", str(tmp / f"{m}.save"), "--running") for m in machines],
                                timeout=SAVE_TIMEOUT)
         for m, info in machines.items():
-            (tmp / f"{m}.xml").write_text(info.pop("xml"))
+            write_file(tmp / f"{m}.xml", info.pop("xml"), secret=True)
             shutil.copytree(machine_dir(cfg, m, "libvirt"), tmp / "vagrant" / m)
         networks = {}
         for role, net in labspec.network_names(cfg).items():
             bridge = _bridge(cfg, net)
-            (tmp / f"net-{role}.xml").write_text(libvirt.virsh(cfg, "net-dumpxml", "--inactive", net))
+            write_file(tmp / f"net-{role}.xml", libvirt.virsh(cfg, "net-dumpxml", "--inactive", net), secret=True)
             leases = DNSMASQ_DIR / f"{bridge}.status"
             if leases.is_file():
                 shutil.copy(leases, tmp / f"net-{role}.status")
