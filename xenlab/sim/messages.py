@@ -162,8 +162,9 @@ def host_management_reconfigure(api, pif):
     if rec.get("management"):
         return ""
     network = store.record("network", rec["network"])
+    # xapi_network.ml attach_internal ~management_interface:true brings the PIF up.
+    _bring_up(api, pif)
     api.machine.set_management_interface(network.get("bridge", ""))
-    store.update("PIF", pif, currently_attached=True)
     update_management_flags(api, rec["host"], rec["network"])
     store.update("host", rec["host"], address=store.record("PIF", pif).get("IP", ""))
     return ""
