@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 import xmlrpc.client
 from pathlib import Path
 
@@ -16,10 +15,10 @@ import pytest
 import XenAPI
 
 from tests.support.prereq import require_tool
+from tests.support.simproc import SimProcess
 from xenlab.sim import machine
 
-PROJECT = Path(__file__).resolve().parents[2]
-XE = PROJECT / "xenlab/sim/xe"
+XE = Path(__file__).resolve().parents[2] / "xenlab/sim/xe"
 HOST_UUID = "0c7d3f0e-1111-4111-8111-111111111111"
 DOM0_UUID = "0c7d3f0e-2222-4222-8222-222222222222"
 PASSWORD = "xe-test-pw"
@@ -35,45 +34,29 @@ def fake_machine(root: Path) -> None:
     (root / "etc/hostname").write_text("debian\n")
 
 
-class Sim:
+class Sim(SimProcess):
     def __init__(self, tmp: Path):
-        self.tmp = tmp
         self.socket = tmp / "run/xapi"
         self.cookie = tmp / "run/xapi_init_complete.cookie"
         self.root = tmp / "root"
-        self.proc = None
-        self.url = None
+        super().__init__(tmp, "--state-db", str(tmp / "state.db"), "--inventory", str(tmp / "xensource-inventory"),
+                         "--cli-socket", str(self.socket), "--cli-ignored-log", str(tmp / "ignored.log"),
+                         "--init-complete-cookie", str(self.cookie), "--guest", "--guest-root", str(self.root),
+                         password=PASSWORD)
 
     def start(self):
         require_tool("python3")
-        argv = ["/usr/bin/python3", "-S", "-m", "xenlab.sim", "--bind", "127.0.0.1", "--port", "0",
-                "--password-file", str(self.tmp / "pw"), "--plugin-dir", str(self.tmp / "plugins"),
-                "--state-db", str(self.tmp / "state.db"), "--inventory", str(self.tmp / "xensource-inventory"),
-                "--cli-socket", str(self.socket), "--cli-ignored-log", str(self.tmp / "ignored.log"),
-                "--init-complete-cookie", str(self.cookie), "--guest", "--guest-root", str(self.root)]
-        self.proc = subprocess.Popen(argv, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT)})
-        line = self.proc.stdout.readline()
-        assert "listening on" in line, line + self.proc.stdout.read()
-        self.url = line.split("listening on ")[1].split()[0]
-        for _ in range(100):  # bounded: 10 s for the cookie (xapi-wait-init-complete polls it)
-            if self.cookie.exists():
-                return self
-            time.sleep(0.1)
-        raise AssertionError("no init-complete cookie within 10 s")
+        # xapi-wait-init-complete polls the cookie: it appears once the simulator serves
+        return super().start(wait_for=self.cookie)
 
     def stop(self):
-        self.proc.terminate()
-        out = self.proc.communicate(timeout=15)[0]
-        assert self.proc.returncode == 0, out
+        out = super().stop()
         assert not self.cookie.exists() and not self.socket.exists()
         return out
 
 
 @pytest.fixture
 def tmp(tmp_path):
-    (tmp_path / "pw").write_text(PASSWORD + "\n")
-    (tmp_path / "plugins").mkdir()
     (tmp_path / "xensource-inventory").write_text(
         f"PRIMARY_DISK='/dev/sda'\nINSTALLATION_UUID='{HOST_UUID}'\nCONTROL_DOMAIN_UUID='{DOM0_UUID}'\n")
     fake_machine(tmp_path / "root")
@@ -82,10 +65,8 @@ def tmp(tmp_path):
 
 @pytest.fixture
 def sim(tmp):
-    running = Sim(tmp).start()
-    yield running
-    if running.proc.poll() is None:
-        running.stop()
+    with Sim(tmp) as running:
+        yield running
 
 
 def xe(sim, *argv, code=0):
