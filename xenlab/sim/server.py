@@ -184,8 +184,9 @@ class Handler(socketserver.StreamRequestHandler):
         elif method not in ("GET", "POST"):
             self._send("501 Not Implemented", b"not implemented\n", "text/plain", close=True)
             return False
-        else:
-            self._send("404 Not Found", b"not found\n", "text/plain", close=not keep_alive)
+        else:  # http_svr.ml response_missing: 404, and the connection ends
+            self._send("404 Not Found", b"not found\n", "text/plain", close=True)
+            return False
         if self.verbose:
             sys.stderr.write(f"xenlab-sim: {method} {path} {len(body)} bytes\n")
         return keep_alive
