@@ -81,6 +81,8 @@ def test_first_boot_through_xe_changes_the_records_and_the_machine(sim, tmp):
     assert oct(sim.socket.stat().st_mode & 0o777) == "0o600"
     assert xe(sim, "host-list", "--minimal").stdout == HOST_UUID + "\n"
     assert xe(sim, "pif-list", "--minimal").stdout == "\n" and xe(sim, "sr-list", "--minimal").stdout == "\n"
+    # --guest: the host is the machine (its /etc/hostname under the root)
+    assert xe(sim, "host-param-get", f"uuid={HOST_UUID}", "param-name=hostname").stdout == "debian\n"
     xe(sim, "pif-scan", f"host-uuid={HOST_UUID}")
     pif = xe(sim, "pif-list", f"host-uuid={HOST_UUID}", "device=eth1", "params=uuid", "--minimal").stdout.strip()
     xe(sim, "pif-reconfigure-ip", f"uuid={pif}", "mode=static", "IP=192.168.57.10", "netmask=255.255.255.0")
