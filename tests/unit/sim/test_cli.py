@@ -173,3 +173,37 @@ def test_help_names_a_commands_parameters(api):
     out = xe(api, "help", "pif-reconfigure-ip").stdout
     assert "reqd params     : uuid, mode" in out and "optional params : IP, netmask, gateway, DNS" in out
     assert xe(api, "help", "nope").stdout == "Unknown command 'nope'\n"
+
+
+def test_storage_inits_host_commands_and_event_wait(api):
+    """xcp-ng/sm scripts/storage-init: event-wait, host-disable, local caching, host-enable."""
+    xe(api, "event-wait", "class=host", f"uuid={HOST}", "enabled=true")  # already true: returns at once
+    xe(api, "host-disable", f"uuid={HOST}")
+    assert xe(api, "host-param-get", f"uuid={HOST}", "param-name=enabled").stdout == "false\n"
+    sr = xe(api, "sr-create", "name-label=Local storage", "type=ext", "device-config:device=/dev/sdb").stdout.strip()
+    xe(api, "host-enable-local-storage-caching", f"uuid={HOST}", f"sr-uuid={sr}")
+    xe(api, "host-enable", f"uuid={HOST}")
+    assert xe(api, "host-param-get", f"uuid={HOST}", "param-name=local-cache-sr").stdout.strip() == sr
+    assert "message: Failure: No matching hosts found" in xe(api, "host-enable", "uuid=nope", code=1).stderr
+    assert "message: Failure: key missing: nope" in xe(api, "event-wait", "class=host", "nope=1", code=1).stderr
+
+
+def test_event_wait_waits_for_the_condition_with_the_simulator_free(api, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(cli, "EVENT_WAIT_POLL", 0.05)
+    xe(api, "host-disable", f"uuid={HOST}")
+    flip = threading.Timer(0.3, lambda: xe(api, "host-enable", f"uuid={HOST}", log=False))
+    flip.start()
+    xe(api, "event-wait", "class=host", f"uuid={HOST}", "enabled=true")
+    flip.join()
+    assert xe(api, "event-wait", "class=host", "enabled=/=false").code == 0
+
+
+def test_pif_reconfigure_ipv6(api):
+    xe(api, "pif-scan", f"host-uuid={HOST}")
+    pif = xe(api, "pif-list", "device=eth0", "--minimal").stdout.strip()
+    xe(api, "pif-reconfigure-ipv6", f"uuid={pif}", "mode=none")
+    xe(api, "pif-reconfigure-ipv6", f"uuid={pif}", "mode=static", "IPv6=fd00::10/64")
+    assert xe(api, "pif-param-get", f"uuid={pif}", "param-name=IPv6").stdout == "fd00::10/64\n"
+    assert "Expected one of" in xe(api, "pif-reconfigure-ipv6", f"uuid={pif}", "mode=x", code=1).stderr
