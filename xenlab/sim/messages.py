@@ -145,14 +145,12 @@ def host_set_hostname_live(api, host, hostname):
 
 @message("host.disable", ref("host", "host"), P("auto_enable", B, True))
 def host_disable(api, host, auto_enable):
-    api.store.record("host", host)
     api.store.update("host", host, enabled=False)
     return ""
 
 
 @message("host.enable", ref("host", "host"))
 def host_enable(api, host):
-    api.store.record("host", host)
     api.store.update("host", host, enabled=True)
     return ""
 
@@ -311,7 +309,6 @@ def pif_unplug(api, pif):
 
 @message("PIF.set_disallow_unplug", ref("PIF"), P("value", B))
 def pif_set_disallow_unplug(api, pif, value):
-    api.store.record("PIF", pif)
     api.store.update("PIF", pif, disallow_unplug=value)
     return ""
 
