@@ -207,3 +207,21 @@ def test_pif_reconfigure_ipv6(api):
     xe(api, "pif-reconfigure-ipv6", f"uuid={pif}", "mode=static", "IPv6=fd00::10/64")
     assert xe(api, "pif-param-get", f"uuid={pif}", "param-name=IPv6").stdout == "fd00::10/64\n"
     assert "Expected one of" in xe(api, "pif-reconfigure-ipv6", f"uuid={pif}", "mode=x", code=1).stderr
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+WORDS = st.sampled_from(["pif-list", "host-param-get", "sr-create", "pool-param-set", "uuid=", "param-name=",
+                         "--minimal", "-u", "params=all", "device-config:device=/x", "mode=static", "help",
+                         "host-set-hostname-live", "host-name=", "event-wait", "class=host", "=", "-", "--"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=st.lists(st.one_of(WORDS, st.text(max_size=20), WORDS.flatmap(
+    lambda w: st.text(max_size=8).map(lambda t: w + t))), max_size=6))
+def test_any_command_line_ends_in_an_answer_and_an_exit_code(api, monkeypatch, argv):
+    monkeypatch.setattr(cli, "EVENT_WAIT_TIMEOUT", 0.0)  # never wait in a fuzz run
+    result = cli.run(api, argv)
+    assert result.code in (0, 1)
+    assert result.code == 0 or result.stderr.endswith("\n")
