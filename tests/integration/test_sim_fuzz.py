@@ -238,3 +238,11 @@ def test_the_listen_backlog_is_xapis(sim):
     out = subprocess.run(["ss", "-ltnH", f"sport = :{sim.port}"], capture_output=True, text=True,
                          timeout=10).stdout.split()
     assert out and int(out[2]) == server_mod.LISTEN_BACKLOG  # Send-Q of a listener: its backlog
+
+
+def test_a_client_that_never_speaks_gets_408_after_the_read_timeout(sim):
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=server_mod.READ_TIMEOUT + 20) as conn:
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 408 Request Timeout")
