@@ -78,6 +78,8 @@ def sim(tmp_path_factory):
         running.baseline = running.rss_kib()
         yield running
         growth = running.rss_kib() - running.baseline
+        print(f"\nsimulator resident memory: {running.baseline} KiB after warm-up, grew {growth} KiB "
+              f"(bound {MEMORY_BOUND_KIB} KiB)")
         assert growth < MEMORY_BOUND_KIB, f"resident memory grew by {growth} KiB"
 
 
