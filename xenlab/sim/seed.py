@@ -238,7 +238,9 @@ def seed(store: Store, management_ip: str = "127.0.0.1", pool_size: int = 1) -> 
 def first_boot(store: Store, installation_uuid: str, control_domain_uuid: str, hostname: str,
                address: str = "", cpu_info: dict | None = None, memory_total: int = HOST_MEMORY,
                memory_free: int | None = None) -> dict:
-    """The database of a host whose first-boot scripts have not run yet."""
+    """The database of a host whose first-boot scripts have not run yet. As xapi does, the
+    host is INSTALLATION_UUID (ocaml/xapi/helpers.ml get_localhost_uuid) and the control
+    domain CONTROL_DOMAIN_UUID (ocaml/xapi/create_misc.ml) of /etc/xensource-inventory."""
     basics = add_pool_basics(store)
     refs = add_host(store, hostname, address, uuid=installation_uuid, dom0_uuid=control_domain_uuid,
                     cpu_info=cpu_info, memory_total=memory_total, memory_free=memory_free)
