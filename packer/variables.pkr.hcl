@@ -192,11 +192,6 @@ variable "needs_uplink" {
   default = true
 }
 
-variable "host_tools" {
-  type    = list(string)
-  default = []
-}
-
 variable "disk_gb_needed" {
   type    = number
   default = 25

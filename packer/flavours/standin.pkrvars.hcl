@@ -17,7 +17,6 @@ disk_bus = "virtio"
 # base image); two TCG machines come up in about three minutes.
 needs_kvm       = false
 needs_uplink    = false
-host_tools      = ["debootstrap", "parted", "losetup", "mkfs.ext4", "mount", "chroot"]
 disk_gb_needed  = 10
 build_timeout_s = 3600
 up_timeout_s    = 1800

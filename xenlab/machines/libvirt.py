@@ -17,9 +17,15 @@ STORAGE_POOL = "default"  # vagrant-libvirt's default pool
 VIRSH_TIMEOUT = 60.0
 
 
-def virsh(cfg, *args: str) -> str:
-    return proc.run(["virsh", "-c", cfg.lab.libvirt_uri, "-q", *args], quiet=True, timeout=VIRSH_TIMEOUT,
+def virsh(cfg, *args: str, timeout: float = VIRSH_TIMEOUT) -> str:
+    return proc.run(["virsh", "-c", cfg.lab.libvirt_uri, "-q", *args], quiet=True, timeout=timeout,
                     log=cfg.paths.log("virsh"), what=f"virsh {args[0]}", split_stderr=True)
+
+
+def stop_domain(cfg, uuid: str) -> None:
+    """Power a domain off (a running one only), keeping its definition."""
+    if virsh(cfg, "domstate", uuid).strip() not in ("shut off", "crashed"):
+        virsh(cfg, "destroy", uuid)
 
 
 def check(cfg) -> None:

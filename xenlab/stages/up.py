@@ -17,18 +17,24 @@ from ..core.files import digest, digest_tree, keyed_digest, write_file
 from ..core.paths import VAGRANT_SCRIPTS, VAGRANTFILE
 from ..errors import ToolError
 from ..images import boxes
-from ..machines import labspec, libvirt, vagrantcli
+from ..machines import labspec, libvirt, sshconfig, vagrantcli
 from ..machines.labspec import MACHINES
 
 DESTROY_TIMEOUT = 600.0
 
 
 class MachineStage:
-    """Bring up one Vagrant machine; `consumes` names the LabPaths files it is provisioned with."""
+    """Bring up one Vagrant machine.
 
-    def __init__(self, machine: str, consumes: tuple[str, ...] = ()):
+    `consumes` names the LabPaths files it is provisioned with (synced in before
+    its provisioning); `boots_with` names machines that boot beside it, unprovisioned,
+    so that their boot overlaps this one's and only their provisioning waits.
+    """
+
+    def __init__(self, machine: str, consumes: tuple[str, ...] = (), boots_with: tuple[str, ...] = ()):
         self.machine = machine
         self.consumes = consumes
+        self.boots_with = boots_with
 
     def box(self, cfg) -> tuple[str, str]:
         """(box name, the version the lab boots now: '' for a box xenlab did not build)."""
@@ -70,20 +76,33 @@ class MachineStage:
 
     def run(self, cfg, force: bool = False) -> None:
         libvirt.check(cfg)
-        check_boxes(cfg, [self.machine])
+        others = [STAGES[m] for m in self.boots_with]
+        check_boxes(cfg, [self.machine, *self.boots_with])
         why = self.stale(cfg)
         if why:
             console.say(f"    {why}: destroying it to make it anew")
             vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy(self.machine)
-        console.header(f"vagrant up {self.machine}")
-        timeout = flavours.load(cfg).up_timeout_s
-        vagrantcli.client(cfg, "up", timeout, quiet=False).up(self.machine, provision=True,
-                                                              provider=cfg.lab.provider)
+        vagrant = vagrantcli.client(cfg, "up", flavours.load(cfg).up_timeout_s, quiet=False)
+        if state(cfg, self.machine) != "running":
+            beside = [o.machine for o in others if state(cfg, o.machine) != "running" and not o.stale(cfg)]
+            boot = [self.machine, *beside]
+            console.header(f"vagrant up --no-provision {' '.join(boot)}"
+                           + (f" ({', '.join(beside)} boots alongside, provisioned later)" if beside else ""))
+            # One Vagrant for both: vagrant-libvirt boots a command's machines in parallel.
+            vagrant.up(None if set(boot) == set(MACHINES) else self.machine, no_provision=True,
+                       provider=cfg.lab.provider)
+        elif self.consumes:
+            # A machine already up gets the files it is provisioned with synced in first.
+            console.header(f"vagrant rsync {self.machine}")
+            vagrant.rsync(self.machine)
+        console.header(f"vagrant provision {self.machine}")
+        vagrant.provision(self.machine)
         record_ssh_config(cfg)
 
 
-XENSERVER = MachineStage("xenserver")
+XENSERVER = MachineStage("xenserver", boots_with=("devstack",))
 DEVSTACK = MachineStage("devstack", consumes=("local_conf", "nova_conf", "domzero_pub"))
+STAGES = {s.machine: s for s in (XENSERVER, DEVSTACK)}
 
 
 def _built_box_names(cfg) -> list[str]:
@@ -134,26 +153,6 @@ def ssh_config(cfg) -> str:
     return path.read_text()
 
 
-def ssh_hosts(cfg, text: str | None = None) -> dict[str, dict[str, str]]:
-    """Host -> its ssh options, from an ssh config (the recorded one by default)."""
-    hosts: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
-    if text is None:
-        try:
-            text = cfg.paths.vagrant_ssh_config.read_text()
-        except OSError:
-            return hosts
-    for line in text.splitlines():
-        parts = line.strip().split(None, 1)
-        if len(parts) != 2:
-            continue
-        if parts[0] == "Host":
-            current = hosts.setdefault(parts[1], {})
-        elif current is not None:
-            current.setdefault(parts[0], parts[1].strip('"'))
-    return hosts
-
-
 def describe(cfg) -> list[dict]:
     """Both machines: state, private address, SSH endpoint when running."""
     spec = labspec.spec(cfg)
@@ -161,7 +160,10 @@ def describe(cfg) -> list[dict]:
         states, note = {m: state(cfg, m) for m in MACHINES}, ""
     except ToolError as exc:
         states, note = {}, exc.message
-    hosts = ssh_hosts(cfg)
+    try:
+        hosts = sshconfig.hosts(cfg.paths.vagrant_ssh_config.read_text())
+    except OSError:
+        hosts = {}
     out = []
     for m in MACHINES:
         st = states.get(m, "unknown")
@@ -178,19 +180,32 @@ def describe(cfg) -> list[dict]:
 # ---------------------------------------------------------------- down
 
 
-def down(cfg) -> None:
-    """Destroy the machines, then what vagrant-libvirt keeps; forget the lab's machine stages."""
-    from ..core import plan
+def down(cfg, purge: bool = False) -> None:
+    """Destroy the machines and what vagrant-libvirt keeps of them; forget the machine stages.
+
+    The uploaded box images stay in the libvirt pool, so the next `up` starts warm;
+    `purge` removes them too, with the lab's snapshots and its password pin.
+    """
+    from ..core import password, plan
 
     plan.render_all(cfg, quiet=True)
     libvirt.check(cfg)
-    with console.stage(f"down: destroying lab {cfg.lab.name!r}"):
+    with console.stage(f"down: destroying lab {cfg.lab.name!r}{' and purging it' if purge else ''}"):
         console.header("vagrant destroy")
         vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy()
         if cfg.lab.provider == "libvirt":
             console.header("libvirt: removing leftover domains, volumes and networks")
             libvirt.clean(cfg)
+            if purge:
+                spec = labspec.spec(cfg)
+                libvirt.remove_volumes(cfg, libvirt.box_volumes(cfg, [spec[m]["box"] for m in MACHINES]))
         forget_machines(cfg)
+        if purge:
+            from ..machines import snapshots
+
+            snapshots.delete_all(cfg)
+            password.unpin(cfg.paths)
+            console.say("    purged: box images, snapshots and the lab's password pin")
 
 
 def forget_machines(cfg, machine: str | None = None) -> None:
