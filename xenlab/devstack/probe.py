@@ -1,0 +1,136 @@
+"""Nova's compute probe, host side: the install tree it runs from, and how to run it.
+
+The probe (vagrant/devstack/nova-probe.py) runs Nova 21.2.4's real XenAPI driver on
+the devstack machine, which has no uplink. So its dependency set
+(vagrant/devstack/nova-probe-requirements.txt: 83 sha256-pinned cp311 wheels) is
+downloaded here, on the host, from PyPI with pip in the root namespace, cached under
+${XDG_CACHE_HOME:-~/.cache}/xenlab/nova-probe/<digest of the requirements>/, and
+installed offline from that cache into a `pip install --target` tree that can be
+copied into the machine as it is:
+
+    tree = probe.ensure_tree(log)                        # builds once, then reuses
+    run = probe.command(tree_in_guest, nova_conf_in_guest)
+    # run.argv: ["/usr/bin/python3", "-S", <script>, "--tree", ..., "--config-file", ...]
+    # run.env:  the whole environment to give it (no PYTHONPATH: the tree is all it imports)
+
+It prints one JSON document (the hypervisor as Nova reports it) and exits 0, or one
+line naming what failed and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import proc
+from ..core.files import digest, ensure_dir, write_file
+from ..core.paths import VAGRANT_SCRIPTS, cache_dir
+from ..errors import ToolError
+
+REQUIREMENTS = VAGRANT_SCRIPTS / "devstack" / "nova-probe-requirements.txt"
+SCRIPT = VAGRANT_SCRIPTS / "devstack" / "nova-probe.py"
+GUEST_PYTHON = "/usr/bin/python3"  # Debian 12's, as the devstack machine has it
+# The wheels' platform: CPython 3.11 on manylinux2014 x86_64 (Debian 12's python3 is 3.11).
+PLATFORM = ["--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp",
+            "--abi", "cp311"]
+DOWNLOAD_TIMEOUT = 1200
+INSTALL_TIMEOUT = 1200
+COMPLETE = ".complete"
+# pip options that may come from the environment and would change what is resolved
+# (find-links, extra indexes, constraints): dropped; the hashes pin every file anyway.
+KEPT_PIP_ENV = ("PIP_CERT", "PIP_CLIENT_CERT", "PIP_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT",
+                "PIP_PROXY", "PIP_RETRIES")
+
+
+@dataclass(frozen=True)
+class Run:
+    argv: list[str]
+    env: dict[str, str]
+
+
+def requirements_digest() -> str:
+    return digest(REQUIREMENTS.read_bytes(), *PLATFORM)[:16]
+
+
+def cache_root() -> Path:
+    return cache_dir() / "nova-probe" / requirements_digest()
+
+
+def pins() -> list[str]:
+    """The `name==version` lines of the requirements (each with its hash)."""
+    lines = REQUIREMENTS.read_text().replace("\\\n", " ").splitlines()
+    return [line.split()[0] for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _pip_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") or k in KEPT_PIP_ENV}
+    # No pip.conf either: a machine-wide constraint or find-links must not decide the set.
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+    return env
+
+
+def _pip(args: list[str], log: Path | None, timeout: float, what: str) -> None:
+    proc.run([proc.python(), "-m", "pip", *args], log=log, timeout=timeout, quiet=True, what=what,
+             env=_pip_env(), replace_env=True)
+
+
+def _complete(directory: Path) -> bool:
+    return (directory / COMPLETE).is_file()
+
+
+def ensure_wheels(log: Path | None = None) -> Path:
+    """The 83 wheels, downloaded once (hash-checked by pip) into the cache."""
+    wheels = cache_root() / "wheels"
+    if _complete(wheels):
+        return wheels
+    ensure_dir(wheels.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=".wheels-", dir=wheels.parent))
+    try:
+        _pip(["download", "--no-deps", "--only-binary=:all:", *PLATFORM, "--require-hashes", "-r",
+              str(REQUIREMENTS), "-d", str(tmp), "-q"], log, DOWNLOAD_TIMEOUT, "pip download (Nova probe wheels)")
+        got = sorted(tmp.glob("*.whl"))
+        if len(got) != len(pins()):
+            raise ToolError(f"pip download gave {len(got)} wheels for {len(pins())} pins in {REQUIREMENTS}")
+        write_file(tmp / COMPLETE, "".join(f"{w.name}\n" for w in got))
+        shutil.rmtree(wheels, ignore_errors=True)
+        os.replace(tmp, wheels)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return wheels
+
+
+def ensure_tree(log: Path | None = None) -> Path:
+    """The install tree (`pip install --target`, --no-deps, offline from the cached wheels).
+
+    Built once per requirements digest, atomically (a temporary tree renamed into
+    place), so an interrupted build is never taken for a finished one."""
+    tree = cache_root() / "tree"
+    if _complete(tree):
+        return tree
+    wheels = ensure_wheels(log)
+    tmp = Path(tempfile.mkdtemp(prefix=".tree-", dir=tree.parent))
+    try:
+        _pip(["install", "--no-index", "--find-links", str(wheels), "--no-deps", "--require-hashes", "-r",
+              str(REQUIREMENTS), "--target", str(tmp), "-q"], log, INSTALL_TIMEOUT,
+             "pip install --target (Nova probe tree)")
+        write_file(tmp / COMPLETE, requirements_digest() + "\n")
+        shutil.rmtree(tree, ignore_errors=True)
+        os.replace(tmp, tree)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tree
+
+
+def command(tree: str | Path, nova_conf: str | Path, script: str | Path = SCRIPT, refreshes: int = 0,
+            python: str = GUEST_PYTHON) -> Run:
+    """How to run the probe, with paths as the machine that runs it sees them."""
+    argv = [python, "-S", str(script), "--tree", str(tree), "--config-file", str(nova_conf)]
+    if refreshes:
+        argv += ["--refreshes", str(refreshes)]
+    # A bare environment: no PYTHONPATH or user site can add anything to the tree.
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/tmp",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    return Run(argv, env)
