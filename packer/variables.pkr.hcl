@@ -207,6 +207,11 @@ variable "up_timeout_s" {
   default = 14400
 }
 
+variable "nova_probe" {
+  type    = bool
+  default = false
+}
+
 variable "devstack_suites" {
   type    = list(string)
   default = ["test_devstack.py", "test_devstack_services.py"]

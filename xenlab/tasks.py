@@ -223,17 +223,17 @@ def restore(c, config=None, flavour=None, name="default"):
 
 @xtask(help={
     "machine": "the Vagrant machine the trigger fired for (xenserver or devstack)",
-    "event": "up or destroy",
+    "event": "before-up, up or destroy",
     "provisioned": "Vagrant ran the machine's provisioners in this `up`",
 })
 def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False):
     """Run by the Vagrantfile's triggers on a plain `vagrant up`/`destroy`: record it, wire."""
     from .stages import up as up_stage
 
-    if event not in ("up", "destroy"):
+    if event not in ("before-up", "up", "destroy"):
         from .errors import ConfigError
 
-        raise ConfigError(f"vagrant-hook: --event must be up or destroy, not {event!r}")
+        raise ConfigError(f"vagrant-hook: --event must be before-up, up or destroy, not {event!r}")
     up_stage.vagrant_hook(load_config(config, flavour), machine, event, provisioned)
 
 

@@ -47,13 +47,15 @@ class StandinLab:
         return config.load(self.root / "xenlab.toml", environ=self.env)
 
     def prefetch(self) -> None:
-        """What the namespace cannot download: the base image, the os-xenapi sdist."""
+        """What the namespace cannot download: the base image, the os-xenapi sdist, Nova's probe tree."""
+        from xenlab.devstack import probe
         from xenlab.images import baseimage
         from xenlab.xenserver import osxenapi
 
         cfg = self.cfg
         baseimage.ensure(self.root / "prefetch.log")
         osxenapi.sdist(cfg.devstack.os_xenapi_version)
+        probe.ensure_tree(self.root / "prefetch.log")
 
     def _run(self, argv, label: str, timeout: float, env: dict | None = None) -> subprocess.CompletedProcess:
         started = time.monotonic()

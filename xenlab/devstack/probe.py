@@ -102,12 +102,22 @@ def ensure_wheels(log: Path | None = None) -> Path:
     return wheels
 
 
+def tree_dir() -> Path:
+    """Where the install tree is (or will be) for these requirements."""
+    return cache_root() / "tree"
+
+
+def inputs() -> str:
+    """What a machine that runs the probe is given: the pinned set and the script."""
+    return digest(REQUIREMENTS.read_bytes(), SCRIPT.read_bytes(), *PLATFORM)
+
+
 def ensure_tree(log: Path | None = None) -> Path:
     """The install tree (`pip install --target`, --no-deps, offline from the cached wheels).
 
     Built once per requirements digest, atomically (a temporary tree renamed into
     place), so an interrupted build is never taken for a finished one."""
-    tree = cache_root() / "tree"
+    tree = tree_dir()
     if _complete(tree):
         return tree
     wheels = ensure_wheels(log)

@@ -32,6 +32,9 @@ VIRTUALBOX_NIC = "82540EM"
 
 # Where provisioning finds wire's files inside the devstack guest (rsync'd there).
 GUEST_STAGING = "/var/lib/xenlab"
+# Where the devstack guest has Nova's compute probe: its install tree and its script.
+GUEST_PROBE_TREE = f"{GUEST_STAGING}/nova-probe-tree"
+GUEST_PROBE_SCRIPTS = f"{GUEST_STAGING}/nova-probe"
 
 
 def devstack_box(cfg, flavour) -> str:
@@ -122,8 +125,19 @@ def spec(cfg) -> dict:
             "ssh_files": str(paths.ssh_dir),
             "guest_staging": GUEST_STAGING,
         },
+        # Synced into the devstack guest when the flavour gives it Nova's compute probe.
+        "nova_probe": _nova_probe(flavour),
         "hook": hook_command(cfg),
     }
+
+
+def _nova_probe(flavour) -> dict | None:
+    if not flavour.nova_probe:
+        return None
+    from ..devstack import probe
+
+    return {"tree": str(probe.tree_dir()), "scripts": str(probe.SCRIPT.parent), "script": probe.SCRIPT.name,
+            "guest_tree": GUEST_PROBE_TREE, "guest_scripts": GUEST_PROBE_SCRIPTS}
 
 
 def render(cfg) -> str:

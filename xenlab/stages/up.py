@@ -28,13 +28,26 @@ class MachineStage:
 
     `consumes` names the LabPaths files it is provisioned with (synced in before
     its provisioning); `boots_with` names machines that boot beside it, unprovisioned,
-    so that their boot overlaps this one's and only their provisioning waits.
+    so that their boot overlaps this one's and only their provisioning waits;
+    `gets_probe`: it is given Nova's compute probe when the flavour says so.
     """
 
-    def __init__(self, machine: str, consumes: tuple[str, ...] = (), boots_with: tuple[str, ...] = ()):
+    def __init__(self, machine: str, consumes: tuple[str, ...] = (), boots_with: tuple[str, ...] = (),
+                 gets_probe: bool = False):
         self.machine = machine
         self.consumes = consumes
         self.boots_with = boots_with
+        self.gets_probe = gets_probe
+
+    def _probe(self, cfg) -> bool:
+        return self.gets_probe and flavours.load(cfg).nova_probe
+
+    def prepare(self, cfg) -> None:
+        """What the machine is given that the host makes first (Nova's probe tree: PyPI, here)."""
+        if self._probe(cfg):
+            from ..devstack import probe
+
+            probe.ensure_tree(cfg.paths.log("nova-probe"))
 
     def box(self, cfg) -> tuple[str, str]:
         """(box name, the version the lab boots now: '' for a box xenlab did not build)."""
@@ -53,6 +66,7 @@ class MachineStage:
             "@".join(self.box(cfg)),
             # The files it is provisioned with hold the password: keyed, see files.keyed_digest.
             keyed_digest(cfg.paths.digest_key, *(p.read_bytes() if p.is_file() else b"" for p in consumed)),
+            _probe_inputs() if self._probe(cfg) else "",
         )
 
     def made_from(self, cfg) -> str:
@@ -83,15 +97,19 @@ class MachineStage:
             console.say(f"    {why}: destroying it to make it anew")
             vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy(self.machine)
         vagrant = vagrantcli.client(cfg, "up", flavours.load(cfg).up_timeout_s, quiet=False)
+        self.prepare(cfg)
         if state(cfg, self.machine) != "running":
-            beside = [o.machine for o in others if state(cfg, o.machine) != "running" and not o.stale(cfg)]
+            beside = [o for o in others if state(cfg, o.machine) != "running" and not o.stale(cfg)]
+            for other in beside:
+                other.prepare(cfg)  # what it is given is synced in when it boots
+            beside = [o.machine for o in beside]
             boot = [self.machine, *beside]
             console.header(f"vagrant up --no-provision {' '.join(boot)}"
                            + (f" ({', '.join(beside)} boots alongside, provisioned later)" if beside else ""))
             # One Vagrant for both: vagrant-libvirt boots a command's machines in parallel.
             vagrant.up(None if set(boot) == set(MACHINES) else self.machine, no_provision=True,
                        provider=cfg.lab.provider)
-        elif self.consumes:
+        elif self.consumes or self._probe(cfg):
             # A machine already up gets the files it is provisioned with synced in first.
             console.header(f"vagrant rsync {self.machine}")
             vagrant.rsync(self.machine)
@@ -101,8 +119,14 @@ class MachineStage:
 
 
 XENSERVER = MachineStage("xenserver", boots_with=("devstack",))
-DEVSTACK = MachineStage("devstack", consumes=("local_conf", "nova_conf", "domzero_pub"))
+DEVSTACK = MachineStage("devstack", consumes=("local_conf", "nova_conf", "domzero_pub"), gets_probe=True)
 STAGES = {s.machine: s for s in (XENSERVER, DEVSTACK)}
+
+
+def _probe_inputs() -> str:
+    from ..devstack import probe
+
+    return probe.inputs()
 
 
 def _built_box_names(cfg) -> list[str]:
@@ -225,6 +249,9 @@ def forget_machines(cfg, machine: str | None = None) -> None:
 def vagrant_hook(cfg, machine: str, event: str, provisioned: bool) -> None:
     """What a Vagrantfile trigger reports: `up` (provisioned or not) or `destroy` of a machine."""
     s = lifecycle.machine_stage(machine)
+    if event == "before-up":
+        STAGES[machine].prepare(cfg)
+        return
     if event == "destroy":
         forget_machines(cfg, machine)
         console.say(f"xenlab: {machine} destroyed: stages from {s.name} on forgotten")

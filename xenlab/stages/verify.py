@@ -81,7 +81,24 @@ def context(cfg) -> dict:
             "nova_conf": NOVA_CONF_PATH,
             "localrc": {k: v for k, v in localrc.items() if k not in secret_keys},
         },
+        "nova_probe": _probe_context(cfg),
     }
+
+
+def _probe_context(cfg) -> dict | None:
+    """How the devstack host runs Nova's compute probe, and the host it must report."""
+    from ..devstack import probe
+    from ..machines import labspec
+
+    if not flavours.load(cfg).nova_probe:
+        return None
+    run = probe.command(labspec.GUEST_PROBE_TREE, NOVA_CONF_PATH,
+                        script=f"{labspec.GUEST_PROBE_SCRIPTS}/{probe.SCRIPT.name}")
+    try:
+        facts = json.loads(cfg.paths.facts.read_text())
+    except (OSError, ValueError):
+        facts = {}
+    return {"argv": run.argv, "env": run.env, "hostname": facts.get("hostname", "")}
 
 
 # ------------------------------------------------------------------ running
