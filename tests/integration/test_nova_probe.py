@@ -51,7 +51,7 @@ def edited_state(path):
     statedb.save(store, path)
 
 
-def run_probe(tmp_path, tree, plugins, keep=lambda name: True):
+def run_probe(tmp_path, tree, plugins, keep=lambda name: True, service=None):
     cfg = labs.load(tmp_path / "lab")
     nova_conf = tmp_path / "nova.conf"
     nova_conf.write_text(conf.render_nova_conf(cfg))
@@ -67,6 +67,8 @@ def run_probe(tmp_path, tree, plugins, keep=lambda name: True):
                 (sim.plugin_dir / name).write_bytes(data)
                 (sim.plugin_dir / name).chmod(0o755)
         with sim:
+            if service:
+                return service(ns, sim, tree, nova_conf)
             run = probe.command(tree, nova_conf, refreshes=1)
             done = subprocess.run(ns.argv(run.argv), env=run.env, capture_output=True, text=True, timeout=300)
     return done
@@ -94,3 +96,36 @@ def test_a_missing_plugin_is_named_in_one_line(tmp_path, tree):
     assert len(line) == 1
     assert line[0].startswith("nova-probe: get_available_resource failed: XenAPI host.call_plugin xenhost.py "
                               "host_data -> XENAPI_MISSING_PLUGIN xenhost.py")
+
+
+def test_as_a_service_it_starts_once_and_answers_each_ask_with_a_fresh_refresh(tmp_path, tree):
+    socket_path = tmp_path / "probe.sock"
+
+    def service(ns, sim, tree_dir, nova_conf):
+        run = probe.command(tree_dir, nova_conf, serve=socket_path)
+        server = subprocess.Popen(ns.argv(run.argv), env=run.env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            answers = []
+            for _ in range(2):
+                done = subprocess.run(ns.argv(probe.ask(socket_path, timeout=240)), capture_output=True,
+                                      text=True, timeout=300)
+                assert done.returncode == 0, done.stderr
+                answers.append(json.loads(done.stdout))
+            (sim.plugin_dir / "xenhost.py").unlink()  # the host loses a plugin: the next ask says so
+            done = subprocess.run(ns.argv(probe.ask(socket_path, timeout=60)), capture_output=True, text=True,
+                                  timeout=120)
+            answers.append(json.loads(done.stdout))
+            return answers
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    first, second, broken = run_probe(tmp_path, *tree, service=service)
+    assert first["hypervisor"] == second["hypervisor"] == EXPECTED
+    # Started once: the constructor's calls are counted once, each ask makes its own refresh.
+    assert first["xenapi_calls"]["XenAPIDriver"] == second["xenapi_calls"]["XenAPIDriver"]
+    assert second["xenapi_calls"]["get_available_resource"]["host.call_plugin xenhost.py host_data"] == 1
+    assert broken["error"].startswith("nova-probe: get_available_resource failed: XenAPI host.call_plugin "
+                                      "xenhost.py host_data -> XENAPI_MISSING_PLUGIN")
+    assert socket_path.stat().st_mode & 0o077 == 0  # the report is the lab's: root's only

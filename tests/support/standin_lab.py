@@ -55,7 +55,7 @@ class StandinLab:
         cfg = self.cfg
         baseimage.ensure(self.root / "prefetch.log")
         osxenapi.sdist(cfg.devstack.os_xenapi_version)
-        probe.ensure_tree(self.root / "prefetch.log")
+        probe.ensure_image(self.root / "prefetch.log")
 
     def _run(self, argv, label: str, timeout: float, env: dict | None = None) -> subprocess.CompletedProcess:
         started = time.monotonic()

@@ -3,7 +3,7 @@ reporting the hypervisor as nova-compute would register it. No database, no
 message bus, no service: only the driver calls nova-compute makes at start-up and
 in its resource refresh.
 
-    /usr/bin/python3 -S nova-probe.py --tree TREE --config-file nova.conf [--refreshes N]
+    /usr/bin/python3 -S nova-probe.py --tree TREE --config-file nova.conf [--refreshes N] [--serve SOCKET]
 
 TREE is the `pip install --target` tree xenlab builds on the host
 (xenlab/devstack/probe.py); nothing else on the machine is imported. Runs
@@ -15,6 +15,12 @@ the nodes, the instances, the placement inventory, the XenAPI calls of each step
 and what the probe changed in os-xenapi. On failure it prints one line naming the
 step, the XenAPI call or plugin that failed and the field Nova could not read, and
 exits 1 (2: bad arguments).
+
+With --serve it stays, as nova-compute does: it starts the driver once, then for
+each connection on the Unix socket SOCKET runs the resource refresh again (as
+nova-compute's periodic task does) and answers with the report, or
+{"error": <that one line>}. Under software emulation Nova's imports take a good
+half minute; a service pays them once, so a check of the lab asks it in a second.
 
 What it changes, and why: os-xenapi 0.3.4's XenAPISession.call_plugin_serialized
 cannot work under Python 3 (it sends the pickle as bytes, which XML-RPC turns into
@@ -49,6 +55,7 @@ def parse(argv):
     p.add_argument("--tree", required=True, help="the pip --target tree with Nova and os-xenapi")
     p.add_argument("--config-file", required=True, help="nova.conf with [xenserver] connection_*")
     p.add_argument("--refreshes", type=int, default=0, help="more get_available_resource calls, counted")
+    p.add_argument("--serve", metavar="SOCKET", help="stay, and answer each connection on this Unix socket")
     args = p.parse_args(argv)
     for path, what in ((args.tree, "--tree"), (args.config_file, "--config-file")):
         if not os.path.exists(path):
@@ -121,8 +128,45 @@ def failure_line(step, exc, calls):
     return " ".join(parts)
 
 
+class Failed(Exception):
+    """A step failed; its one line says which call and field."""
+
+
+def listen(path):
+    """The service's socket, bound before the long imports: early clients wait in its backlog."""
+    import socket
+
+    if os.path.exists(path):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o077)  # root's only: the report is the lab's
+    try:
+        sock.bind(path)
+    finally:
+        os.umask(old)
+    sock.listen(8)
+    return sock
+
+
+def serve(listener, refresh, started_failure):
+    """Answer each connection with a fresh report (or the failure line), until stopped."""
+    while True:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(30)
+            try:
+                answer = {"error": started_failure} if started_failure else refresh()
+            except Failed as exc:
+                answer = {"error": str(exc)}
+            try:
+                conn.sendall(json.dumps(answer, default=str).encode() + b"\n")
+            except OSError:
+                pass  # the client went away: nothing to tell
+
+
 def main(argv):
     args = parse(argv)
+    listener = listen(args.serve) if args.serve else None
     tree = os.path.abspath(args.tree)
     # addsitedir, not sys.path: the tree's .pth files (setuptools' distutils shim) must run.
     site.addsitedir(tree)
@@ -176,48 +220,65 @@ def main(argv):
         def update_compute_provider_status(self, *a, **k):
             raise NotImplementedError("nova-probe has no placement")
 
-    results = {}
-
     def step(name, fn, *fargs):
         calls.step = name
         try:
-            results[name] = fn(*fargs)
+            return fn(*fargs)
         except BaseException as exc:  # SystemExit included: the driver's constructor may raise it
-            print(failure_line(name, exc, calls), file=sys.stderr, flush=True)
-            raise SystemExit(1) from None
-        return results[name]
+            raise Failed(failure_line(name, exc, calls)) from None
 
-    drv = step("XenAPIDriver", xenapi_driver.XenAPIDriver, ProbeVirtAPI())
-    step("init_host", drv.init_host, conf.host)
-    resources = step("get_available_resource", drv.get_available_resource, "")
-    nodename = resources["hypervisor_hostname"]  # the driver's one node (get_available_nodes)
+    def start():
+        drv = step("XenAPIDriver", xenapi_driver.XenAPIDriver, ProbeVirtAPI())
+        step("init_host", drv.init_host, conf.host)
+        return drv
 
-    def update_provider_tree():
-        tree_ = provider_tree.ProviderTree()
-        tree_.new_root(nodename, PROVIDER_UUID)
-        drv.update_provider_tree(tree_, nodename)
-        return tree_.data(nodename).inventory
+    def refresh(drv, refreshes=0):
+        """One resource refresh, as nova-compute's periodic task makes it; the report."""
+        began = time.monotonic()
+        for name in [n for n in calls.counts if n not in ("XenAPIDriver", "init_host")]:
+            del calls.counts[name]
+        resources = step("get_available_resource", drv.get_available_resource, "")
+        nodename = resources["hypervisor_hostname"]  # the driver's one node (get_available_nodes)
 
-    inventory = step("update_provider_tree", update_provider_tree)
-    nodes = step("get_available_nodes", drv.get_available_nodes)
-    instances = step("list_instances", drv.list_instances)
-    for i in range(args.refreshes):
-        step(f"refresh_{i + 1}", drv.get_available_resource, nodename)
-    node = objects.ComputeNode(**{k: resources[k] for k in (
-        "vcpus", "memory_mb", "local_gb", "hypervisor_type", "hypervisor_version", "hypervisor_hostname")})
-    report = collections.OrderedDict([
-        ("hypervisor", collections.OrderedDict(
-            (k, getattr(node, k)) for k in ("vcpus", "memory_mb", "local_gb", "hypervisor_type",
-                                            "hypervisor_version", "hypervisor_hostname"))),
-        ("used", {"vcpus_used": resources["vcpus_used"], "memory_mb_used": int(resources["memory_mb_used"]),
-                  "local_gb_used": int(resources["local_gb_used"])}),
-        ("nodes", nodes),
-        ("instances", instances),
-        ("inventory", inventory),
-        ("changes", [CHANGE]),
-        ("xenapi_calls", {s: dict(c) for s, c in calls.counts.items()}),
-        ("seconds", {"imports": round(imported, 3), "total": round(time.monotonic() - started, 3)}),
-    ])
+        def update_provider_tree():
+            tree_ = provider_tree.ProviderTree()
+            tree_.new_root(nodename, PROVIDER_UUID)
+            drv.update_provider_tree(tree_, nodename)
+            return tree_.data(nodename).inventory
+
+        inventory = step("update_provider_tree", update_provider_tree)
+        nodes = step("get_available_nodes", drv.get_available_nodes)
+        instances = step("list_instances", drv.list_instances)
+        for i in range(refreshes):
+            step(f"refresh_{i + 1}", drv.get_available_resource, nodename)
+        node = objects.ComputeNode(**{k: resources[k] for k in (
+            "vcpus", "memory_mb", "local_gb", "hypervisor_type", "hypervisor_version", "hypervisor_hostname")})
+        return collections.OrderedDict([
+            ("hypervisor", collections.OrderedDict(
+                (k, getattr(node, k)) for k in ("vcpus", "memory_mb", "local_gb", "hypervisor_type",
+                                                "hypervisor_version", "hypervisor_hostname"))),
+            ("used", {"vcpus_used": resources["vcpus_used"], "memory_mb_used": int(resources["memory_mb_used"]),
+                      "local_gb_used": int(resources["local_gb_used"])}),
+            ("nodes", nodes),
+            ("instances", instances),
+            ("inventory", inventory),
+            ("changes", [CHANGE]),
+            ("xenapi_calls", {s: dict(c) for s, c in calls.counts.items()}),
+            ("seconds", {"imports": round(imported, 3), "refresh": round(time.monotonic() - began, 3),
+                         "total": round(time.monotonic() - started, 3)}),
+        ])
+
+    if listener is not None:
+        try:
+            drv, failure = start(), None
+        except Failed as exc:
+            drv, failure = None, str(exc)
+        serve(listener, lambda: refresh(drv), failure)
+    try:
+        report = refresh(start(), args.refreshes)
+    except Failed as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 1
     print(json.dumps(report, indent=2, default=str))
     return 0
 

@@ -39,6 +39,10 @@ PLATFORM = ["--platform", "manylinux2014_x86_64", "--python-version", "3.11", "-
 DOWNLOAD_TIMEOUT = 1200
 INSTALL_TIMEOUT = 1200
 COMPLETE = ".complete"
+# The devstack machine gets the tree on a disk of its own (an ext4 image in the
+# libvirt pool), found by its label: nothing to copy over SSH into a slow guest.
+IMAGE_LABEL = "xenlab-probe"
+IMAGE_SLACK = 64 * 2**20
 # pip options that may come from the environment and would change what is resolved
 # (find-links, extra indexes, constraints): dropped; the hashes pin every file anyway.
 KEPT_PIP_ENV = ("PIP_CERT", "PIP_CLIENT_CERT", "PIP_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT",
@@ -126,6 +130,10 @@ def ensure_tree(log: Path | None = None) -> Path:
         _pip(["install", "--no-index", "--find-links", str(wheels), "--no-deps", "--require-hashes", "-r",
               str(REQUIREMENTS), "--target", str(tmp), "-q"], log, INSTALL_TIMEOUT,
              "pip install --target (Nova probe tree)")
+        # Test suites are not the probe's to run: a third of the tree, gone.
+        for tests in tmp.glob("*/tests"):
+            if tests.is_dir():
+                shutil.rmtree(tests)
         write_file(tmp / COMPLETE, requirements_digest() + "\n")
         shutil.rmtree(tree, ignore_errors=True)
         os.replace(tmp, tree)
@@ -134,13 +142,74 @@ def ensure_tree(log: Path | None = None) -> Path:
     return tree
 
 
+def image_path() -> Path:
+    return cache_root() / "tree.img"
+
+
+def volume_name() -> str:
+    """The image's name in the libvirt pool (shared by every lab that uses this set)."""
+    return f"xenlab-nova-probe-{requirements_digest()}.img"
+
+
+def ensure_image(log: Path | None = None) -> Path:
+    """An ext4 file system image holding the install tree (`mkfs.ext4 -d`: no mount, no root)."""
+    image = image_path()
+    if image.is_file():
+        return image
+    tree = ensure_tree(log)
+    size = sum(f.stat().st_size for f in tree.rglob("*") if f.is_file())
+    blocks = (size * 3 // 2 + IMAGE_SLACK) // 4096  # room for metadata and inodes
+    tmp = image.with_name(f".{image.name}.{os.getpid()}.tmp")
+    try:
+        proc.run([proc.require("mkfs.ext4"), "-q", "-F", "-L", IMAGE_LABEL, "-b", "4096", "-d", str(tree),
+                  str(tmp), str(blocks)], log=log, timeout=600, quiet=True, what="mkfs.ext4 (Nova probe disk)")
+        os.replace(tmp, image)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return image
+
+
 def command(tree: str | Path, nova_conf: str | Path, script: str | Path = SCRIPT, refreshes: int = 0,
-            python: str = GUEST_PYTHON) -> Run:
-    """How to run the probe, with paths as the machine that runs it sees them."""
+            python: str = GUEST_PYTHON, serve: str | Path | None = None) -> Run:
+    """How to run the probe (once, or as a service on a socket), with paths as the machine that runs it sees them."""
     argv = [python, "-S", str(script), "--tree", str(tree), "--config-file", str(nova_conf)]
     if refreshes:
         argv += ["--refreshes", str(refreshes)]
+    if serve:
+        argv += ["--serve", str(serve)]
     # A bare environment: no PYTHONPATH or user site can add anything to the tree.
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/tmp",
            "PYTHONDONTWRITEBYTECODE": "1"}
     return Run(argv, env)
+
+
+# Asks the probe service for a report: connects (the service may still be starting:
+# retried, bounded), reads the answer to its end, prints it. Standard library only.
+ASK = """\
+import socket, sys, time
+path, limit = sys.argv[1], float(sys.argv[2])
+deadline = time.monotonic() + limit
+while True:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(max(1.0, deadline - time.monotonic()))
+    try:
+        s.connect(path)
+        break
+    except OSError as exc:
+        s.close()
+        if time.monotonic() >= deadline:
+            sys.exit("nova-probe service: no answer on %s within %.0f s (%s)" % (path, limit, exc))
+        time.sleep(1)
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.decode())
+"""
+
+
+def ask(socket_path: str | Path, timeout: float = 240, python: str = GUEST_PYTHON) -> list[str]:
+    """argv that asks a running probe service for a fresh report."""
+    return [python, "-S", "-c", ASK, str(socket_path), str(timeout)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from pathlib import Path
 
 from ..core import console, proc
 from ..errors import HostError, ToolError
@@ -97,6 +98,15 @@ def box_volumes(cfg, boxes: list[str]) -> list[str]:
     """The images vagrant-libvirt uploaded for these boxes (shared by every lab that uses them)."""
     prefixes = tuple(box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_" for box in boxes)
     return [v for v in volumes_in_pool(cfg) if v.startswith(prefixes)]
+
+
+def ensure_volume(cfg, name: str, source: Path) -> None:
+    """A volume in the pool with `source`'s bytes, uploaded once (read by the machines, never written)."""
+    if name in volumes_in_pool(cfg):
+        return
+    console.say(f"    libvirt: uploading {source.name} as volume {name}")
+    virsh(cfg, "vol-create-as", STORAGE_POOL, name, str(source.stat().st_size), "--format", "raw")
+    virsh(cfg, "vol-upload", "--pool", STORAGE_POOL, name, str(source), timeout=600)
 
 
 def _backing_paths(cfg, keep: list[str]) -> set[str]:

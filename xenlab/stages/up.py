@@ -43,11 +43,13 @@ class MachineStage:
         return self.gets_probe and flavours.load(cfg).nova_probe
 
     def prepare(self, cfg) -> None:
-        """What the machine is given that the host makes first (Nova's probe tree: PyPI, here)."""
+        """What the machine is given that the host makes first: Nova's probe, its tree
+        (PyPI, here) on a disk image in the libvirt pool, which the machine attaches."""
         if self._probe(cfg):
             from ..devstack import probe
 
-            probe.ensure_tree(cfg.paths.log("nova-probe"))
+            image = probe.ensure_image(cfg.paths.log("nova-probe"))
+            libvirt.ensure_volume(cfg, probe.volume_name(), image)
 
     def box(self, cfg) -> tuple[str, str]:
         """(box name, the version the lab boots now: '' for a box xenlab did not build)."""
@@ -222,7 +224,10 @@ def down(cfg, purge: bool = False) -> None:
             libvirt.clean(cfg)
             if purge:
                 spec = labspec.spec(cfg)
-                libvirt.remove_volumes(cfg, libvirt.box_volumes(cfg, [spec[m]["box"] for m in MACHINES]))
+                shared = libvirt.box_volumes(cfg, [spec[m]["box"] for m in MACHINES])
+                if spec["nova_probe"] and spec["nova_probe"]["volume"] in libvirt.volumes_in_pool(cfg):
+                    shared.append(spec["nova_probe"]["volume"])
+                libvirt.remove_volumes(cfg, shared)
         forget_machines(cfg)
         if purge:
             from ..machines import snapshots

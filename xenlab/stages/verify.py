@@ -21,12 +21,9 @@ from ..core import console, flavours, proc
 from ..core.files import digest, digest_tree, ensure_dir, write_json
 from ..core.paths import SUITES_DIR as SUITES
 from ..errors import ChecksFailed, ConfigError
-from ..machines import sshconfig
+from ..machines import labspec, sshconfig
 
 RUN_TIMEOUT = 900  # seconds for one host's suite, whatever hangs
-# Where the devstack machine's provisioning (vagrant/devstack/provision.sh) puts them.
-LOCAL_CONF_PATH = "/opt/stack/devstack/local.conf"
-NOVA_CONF_PATH = "/etc/nova/nova.conf"
 
 
 @dataclass
@@ -77,8 +74,8 @@ def context(cfg) -> dict:
         },
         "devstack": {
             "user": cfg.devstack.user,
-            "local_conf": LOCAL_CONF_PATH,
-            "nova_conf": NOVA_CONF_PATH,
+            "local_conf": labspec.GUEST_LOCAL_CONF,
+            "nova_conf": labspec.GUEST_NOVA_CONF,
             "localrc": {k: v for k, v in localrc.items() if k not in secret_keys},
         },
         "nova_probe": _probe_context(cfg),
@@ -86,19 +83,17 @@ def context(cfg) -> dict:
 
 
 def _probe_context(cfg) -> dict | None:
-    """How the devstack host runs Nova's compute probe, and the host it must report."""
+    """How the devstack host asks Nova's compute probe service, and the host it must report."""
     from ..devstack import probe
-    from ..machines import labspec
 
     if not flavours.load(cfg).nova_probe:
         return None
-    run = probe.command(labspec.GUEST_PROBE_TREE, NOVA_CONF_PATH,
-                        script=f"{labspec.GUEST_PROBE_SCRIPTS}/{probe.SCRIPT.name}")
     try:
         facts = json.loads(cfg.paths.facts.read_text())
     except (OSError, ValueError):
         facts = {}
-    return {"argv": run.argv, "env": run.env, "hostname": facts.get("hostname", "")}
+    return {"ask": probe.ask(labspec.GUEST_PROBE_SOCKET), "service": "xenlab-nova-probe.service",
+            "hostname": facts.get("hostname", "")}
 
 
 # ------------------------------------------------------------------ running
