@@ -15,6 +15,9 @@ from . import labspec
 from .vagrantcli import machine_dir
 
 STORAGE_POOL = "default"  # vagrant-libvirt's default pool
+# Where vagrant-libvirt would put that pool (lib/vagrant-libvirt/util/storage_util.rb).
+SYSTEM_POOL_PATH = "/var/lib/libvirt/images"
+SESSION_POOL_PATH = "~/.local/share/libvirt/images"
 VIRSH_TIMEOUT = 60.0
 
 
@@ -100,8 +103,27 @@ def box_volumes(cfg, boxes: list[str]) -> list[str]:
     return [v for v in volumes_in_pool(cfg) if v.startswith(prefixes)]
 
 
+def pool_path(uri: str) -> str:
+    """The directory vagrant-libvirt gives the default pool for this connection."""
+    session = uri.split("?", 1)[0].rstrip("/").endswith("/session")
+    return str(Path(SESSION_POOL_PATH).expanduser()) if session else SYSTEM_POOL_PATH
+
+
+def ensure_pool(cfg) -> None:
+    """The default pool, defined and started as vagrant-libvirt would on its first upload
+    (lib/vagrant-libvirt/action/handle_storage_pool.rb): a fresh libvirtd has none, and
+    the probe disk goes into it before Vagrant runs."""
+    if STORAGE_POOL not in virsh(cfg, "pool-list", "--all", "--name").split():
+        console.say(f"    libvirt: defining storage pool {STORAGE_POOL} at {pool_path(cfg.lab.libvirt_uri)}")
+        virsh(cfg, "pool-define-as", STORAGE_POOL, "dir", "--target", pool_path(cfg.lab.libvirt_uri))
+        virsh(cfg, "pool-build", STORAGE_POOL)
+    if STORAGE_POOL not in virsh(cfg, "pool-list", "--name").split():
+        virsh(cfg, "pool-start", STORAGE_POOL)
+
+
 def ensure_volume(cfg, name: str, source: Path) -> None:
     """A volume in the pool with `source`'s bytes, uploaded once (read by the machines, never written)."""
+    ensure_pool(cfg)
     if name in volumes_in_pool(cfg):
         return
     console.say(f"    libvirt: uploading {source.name} as volume {name}")

@@ -48,6 +48,13 @@ def test_a_cold_lab_runs_each_stage_once_in_order(lab):
     assert "xenserver  ok" in done.stdout and "devstack   ok" in done.stdout
 
 
+def test_a_fresh_libvirtd_gets_the_storage_pool_vagrant_libvirt_would_make(lab):
+    # The probe disk goes into the pool before Vagrant runs, so xenlab makes the pool itself.
+    if "default" not in lab.libvirt.before["pools"]:
+        assert "libvirt: defining storage pool default at /var/lib/libvirt/images" in lab.cold.stdout
+    assert "default" in lab.libvirt.names("pool-list", "--name")
+
+
 def test_the_boxes_are_built_packed_and_registered(lab):
     cfg = lab.cfg
     for name in ("standin", "standin-devstack"):
