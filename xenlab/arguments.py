@@ -2,8 +2,7 @@
 
 invoke casts an int option's value with int() and lets the ValueError become a
 traceback; and it cannot take a repeatable option's first value bare. These
-classes make a bad number a ParseError (one line: exit 2 under `xenlab`, exit 1
-under `invoke`, whose Program parses before it loads tasks.py) and let
+classes make a bad number a ParseError (one line, exit 2: xenlab/cli.py) and let
 `check-config local.conf` work beside `--path local.conf --path nova.conf`.
 """
 

@@ -3,10 +3,14 @@
 Its one difference: a command line invoke cannot parse (an unknown task or
 option, an option without its value, a word where a number goes) is a usage
 error, exit 2 with one line, as xenlab's own argument errors are. `invoke` in a
-checkout runs invoke's own Program, which prints the same line and exits 1: the
-top-level tasks.py is only a collection it loads, with no say in how its parse
-errors end (short of patching invoke's Program class in place).
+checkout runs invoke's own Program, which ends a parse error with exit 1; the
+top-level tasks.py hands that running program the same rule for the task part of
+the command line (`usage_errors_exit_2`). A bad value for one of invoke's own core
+options (`invoke -T abc`, `invoke -c`), parsed before tasks.py loads, still ends
+the invoke way there (exit 1; a traceback for a non-number).
 """
+
+from __future__ import annotations
 
 import re
 
@@ -42,13 +46,27 @@ class XenlabProgram(Program):
             raise usage_error(exc, self.binary) from None
 
     def parse_tasks(self):
-        try:
-            super().parse_tasks()
-        except HelpWanted as wanted:
-            self.print_task_help(wanted.task)
-            raise Exit(code=0) from None
-        except ParseError as exc:
-            raise usage_error(exc, self.binary) from None
+        tasks_parsed(self, super().parse_tasks, self.binary)
+
+
+def tasks_parsed(program: Program, parse, binary: str) -> None:
+    """Run a Program's task parse; its parse errors become usage errors (exit 2)."""
+    try:
+        parse()
+    except HelpWanted as wanted:
+        program.print_task_help(wanted.task)
+        raise Exit(code=0) from None
+    except ParseError as exc:
+        raise usage_error(exc, binary) from None
+
+
+def usage_errors_exit_2(running: Program | None) -> None:
+    """Give invoke's own running Program (the `invoke` binary, loading tasks.py) xenlab's
+    rule for the task part of the command line, which it parses after loading us."""
+    if running is None or isinstance(running, XenlabProgram) or "parse_tasks" in vars(running):
+        return
+    parse = running.parse_tasks
+    running.parse_tasks = lambda: tasks_parsed(running, parse, running.called_as)
 
 
 program = XenlabProgram(namespace=ns, name="xenlab", binary="xenlab", version=__version__)

@@ -146,23 +146,19 @@ def test_check_config_takes_a_bare_path_as_users_type_it(tmp_path, program):
     assert done.returncode == 1 and "check_host" in done.stdout
 
 
+@pytest.mark.parametrize("program", ["xenlab", "invoke"])
 @pytest.mark.parametrize("argv", [["plan", "--bogus"], ["plan", "--flavour"], ["bogus"], ["sim", "--port", "abc"],
-                                  ["sim", "--pool-size", "x"], ["check-config"]])
-def test_parse_errors_are_one_line_usage_errors(argv):
-    done = run(BIN / "xenlab", *argv)
+                                  ["sim", "--pool-size", "x"], ["check-config"], ["--bogus"]])
+def test_parse_errors_are_one_line_usage_errors(argv, program):
+    # `invoke` is invoke's own Program: tasks.py hands it xenlab's rule as it loads.
+    done = run(BIN / program, *argv)
     assert done.returncode == 2, done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("xenlab: ")
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith(f"{program}: ")
     assert done.stdout == "" and "Traceback" not in done.stderr
-    # invoke's own Program parses before it loads tasks.py: one line too, its exit code 1.
-    done = run(BIN / "invoke", *argv)
-    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
-    assert "Traceback" not in done.stderr
 
 
-def test_help_after_a_task_with_a_bare_path_is_help():
-    done = run(BIN / "xenlab", "check-config", "--help")
-    assert done.returncode == 0 and done.stdout.startswith("Usage: xenlab [--core-opts] check-config")
-    done = run(BIN / "invoke", "check-config", "--help")
-    assert done.returncode == 1 and done.stderr.strip() == (
-        "--help after check-config reads as a file: put it first (`--help check-config`)")
-    assert run(BIN / "invoke", "--help", "check-config").returncode == 0
+@pytest.mark.parametrize("program", ["xenlab", "invoke"])
+def test_help_after_a_task_with_a_bare_path_is_help(program):
+    done = run(BIN / program, "check-config", "--help")
+    assert done.returncode == 0 and "[--core-opts] check-config" in done.stdout.splitlines()[0]
+    assert run(BIN / program, "--help", "check-config").returncode == 0
