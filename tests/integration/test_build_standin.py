@@ -1,6 +1,7 @@
 """The real stand-in build: debootstrap base image, Packer + QEMU (TCG), Vagrant.
 
-One build is shared by the tests of this module (the slow part, minutes under TCG);
+One build is shared by the tests of this module and the dom0 scripts' VM test
+(tests/integration/conftest.py: the slow part, minutes under TCG);
 the base image comes from the user's cache when present. Packer runs inside a
 network namespace with only `lo` up, and its guest on QEMU user networking with
 restrict=on: nothing leaves the machine. The base image (the only download, from
@@ -14,64 +15,24 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
 
 import pytest
 
-from xenlab.images import baseimage
-from tests.support import labs
-from tests.support.prereq import require_root, require_tool
+from tests.support import labs, standin_build
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 
-XENLAB = [str(Path(sys.executable).parent / "xenlab")]  # the console script in the venv
-BUILD_TIMEOUT = 3600
-
-
-def _run_xenlab(lab, *args, timeout=BUILD_TIMEOUT):
-    return subprocess.run(["ip", "netns", "exec", lab.netns, *XENLAB, *args], cwd=lab.root, env=lab.env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-class Lab:
-    def __init__(self, root: Path, netns: str):
-        self.root = root
-        self.netns = netns
-        self.env = {**os.environ, "XENLAB_PASSWORD": labs.PASSWORD, "VAGRANT_HOME": str(root / "vagrant-home"),
-                    "CI": os.environ.get("CI", "")}
-        self.boxes = root / ".xenlab" / "boxes"
-        self.lab_dir = root / ".xenlab" / "t"
-
-    def box(self, name="standin"):
-        return self.boxes / f"{name}.libvirt.box"
-
-    def manifest(self, name="standin"):
-        return json.loads((self.boxes / f"{name}.manifest.json").read_text())
+XENLAB = standin_build.XENLAB
+_run_xenlab = standin_build.run_xenlab
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    require_root()
-    require_tool("packer", "qemu-system-x86_64", "qemu-img", "vagrant", "debootstrap", "ip")
-    root = tmp_path_factory.mktemp("standin-lab")
-    labs.write_toml(root, "standin")
-    baseimage.ensure(root / "base-image.log")  # needs Debian's archive: outside the namespace
-    netns = f"xenlab-build-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", netns], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
-        lab = Lab(root, netns)
-        started = time.monotonic()
-        done = _run_xenlab(lab, "build")
-        lab.cold_seconds = time.monotonic() - started
-        lab.output = done.stdout + done.stderr
-        assert done.returncode == 0, lab.output[-3000:]
-        yield lab
-    finally:
-        subprocess.run(["ip", "netns", "delete", netns], check=False)
+def lab(standin_build):
+    """The session's stand-in build (tests/integration/conftest.py), made cold here."""
+    return standin_build
 
 
 def test_boxes_are_built_packed_and_registered(lab):

@@ -28,6 +28,9 @@ rm -f /etc/xensource/ptoken
 # /etc/firstboot.d/state/ of XenServer 7.x.
 rm -f /var/lib/misc/ran-*
 rm -rf /etc/firstboot.d/state/*
+# Each copy its own iSCSI IQN: generate-iscsi-iqn makes one when neither the host
+# record nor iqn.conf has one (xapi-project/xen-api scripts/generate-iscsi-iqn).
+rm -f /etc/firstboot.d/data/iqn.conf
 # The host's certificates: gencert.service makes new ones when they are missing
 # (xapi-project/xen-api scripts/gencert.service, ocaml/gencert/gencert.ml).
 rm -f /etc/xensource/xapi-ssl.pem /etc/xensource/xapi-pool-tls.pem \

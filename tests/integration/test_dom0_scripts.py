@@ -1,0 +1,183 @@
+"""dom0's scripts, executed: generalise -> reboot -> first boot -> management address.
+
+The real flavours' scripts (packer/scripts/xenserver/, vagrant/xenserver/) run in the
+stand-in box under real systemd: its XAPI is xenlab's simulator, its `xe` the
+simulator's client, its daemons and first-boot units stand-ins named for XAPI's, and
+python3 on PATH a shim that records every call. One boot of the built box (itself
+the first boot of a copy), one reboot after this checkout's generalise.sh.
+
+Every wait is bounded: a first boot that deadlocks fails here with systemd's list of
+stuck jobs, it does not hang.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.support.qemu_host import QemuHost
+from tests.support.standin_lab import config_toml
+from xenlab.core import config
+from xenlab.core.paths import PROJECT_DIR
+from xenlab.images import packer
+from xenlab.machines import labspec
+
+pytestmark = [pytest.mark.vm, pytest.mark.root]
+
+# Bounds, in seconds, for the stand-in under TCG: a boot and its first-boot units.
+BOOT_S = 600
+FIRST_BOOT_S = 600
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# The units of a first boot: the copy's new identity, XAPI, and the ran-* units.
+FIRST_BOOT_UNITS = ("xenlab-new-identity", "xapi-wait-init-complete", "network-init", "storage-init",
+                    "control-domain-params-init", "generate-iscsi-iqn", "create-guest-templates")
+SCRIPTS = PROJECT_DIR / "packer" / "scripts"
+PYTHON3_LOG = "/var/log/xenlab-standin/python3-calls.log"
+
+
+@pytest.fixture(scope="module")
+def lab_cfg(tmp_path_factory):
+    """The lab whose xenserver machine the VM plays: its address, MAC and host name."""
+    root = tmp_path_factory.mktemp("dom0-lab")
+    (root / "xenlab.toml").write_text(config_toml("dom0"))
+    cfg = config.load(root / "xenlab.toml", environ={"XENLAB_PASSWORD": "unused-here"})
+    return labspec.spec(cfg)
+
+
+@pytest.fixture(scope="module")
+def host(standin_build, lab_cfg, tmp_path_factory):
+    with QemuHost(standin_build.box_image(), tmp_path_factory.mktemp("dom0-vm"), packer.vagrant_key(),
+                  private_mac=lab_cfg["xenserver"]["mac"], boot_timeout=BOOT_S) as vm:
+        vm.timings = {}
+        yield vm
+
+
+def run(host, command, timeout=120):
+    done = host.ssh(command, timeout=timeout)
+    assert done.returncode == 0, f"{command!r} failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}"
+    return done.stdout.strip()
+
+
+def xe(host, *args):
+    return run(host, "xe " + " ".join(args))
+
+
+def inventory(host) -> dict:
+    text = run(host, "cat /etc/xensource-inventory")
+    return {k: v.strip("'") for k, _, v in (line.partition("=") for line in text.splitlines()) if _}
+
+
+def wait_for_first_boot(host) -> float:
+    """Seconds until systemd has no job left and every first-boot unit ran; fails at the bound."""
+    started = time.monotonic()
+    deadline = started + FIRST_BOOT_S
+    while time.monotonic() < deadline:
+        jobs = host.ssh("systemctl list-jobs --no-legend", timeout=30)
+        if jobs.returncode == 0 and not jobs.stdout.strip():
+            break
+        time.sleep(5)
+    else:
+        pytest.fail(f"first boot did not finish within {FIRST_BOOT_S} s; systemd jobs still waiting:\n"
+                    f"{host.ssh('systemctl list-jobs', timeout=30).stdout}")
+    for unit in FIRST_BOOT_UNITS:
+        state = run(host, f"systemctl show -p ActiveState -p Result {unit}.service")
+        assert "ActiveState=active" in state and "Result=success" in state, \
+            f"{unit}.service: {state}\n{host.ssh(f'journalctl -b -u {unit}.service --no-pager', 60).stdout[-3000:]}"
+    failed = run(host, "systemctl list-units --failed --no-legend --plain")
+    assert not failed, f"failed units after first boot:\n{failed}"
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def copied(host, lab_cfg):
+    """First boot of the box, then this checkout's generalise.sh, a reboot, the next first boot."""
+    host.timings["first boot of the box"] = round(wait_for_first_boot(host), 1)
+    before = inventory(host)
+    host.copy_in(SCRIPTS / "xenserver" / "generalise.sh", "/root/generalise.sh")
+    run(host, "sh -eu /root/generalise.sh", timeout=300)
+    started = time.monotonic()
+    host.reboot(timeout=BOOT_S)
+    host.timings["reboot"] = round(time.monotonic() - started, 1)
+    host.timings["first boot after generalise"] = round(wait_for_first_boot(host), 1)
+    return before
+
+
+@pytest.fixture(scope="module")
+def managed(host, copied, lab_cfg):
+    """management-ip.sh as Vagrant runs it (root, the spec's arguments)."""
+    xs = lab_cfg["xenserver"]
+    host.copy_in(PROJECT_DIR / "vagrant" / "xenserver" / "management-ip.sh", "/tmp/management-ip.sh")
+    started = time.monotonic()
+    out = run(host, f"/tmp/management-ip.sh {xs['mac']} {xs['ip']} {lab_cfg['network']['netmask']} "
+                    f"{xs['hostname']}", timeout=1200)
+    host.timings["management-ip.sh"] = round(time.monotonic() - started, 1)
+    print(f"\ndom0 scripts in the stand-in VM, timings (s): {host.timings}")
+    return out
+
+
+def test_first_boot_gives_the_copy_new_installation_and_control_domain_uuids(host, copied):
+    after = inventory(host)
+    for key in ("INSTALLATION_UUID", "CONTROL_DOMAIN_UUID"):
+        assert UUID.match(after[key]), after
+        assert after[key] != copied[key], f"{key} did not change across generalise and reboot"
+    # XAPI (the simulator) built its new database from the new inventory.
+    assert xe(host, "host-list", "--minimal") == after["INSTALLATION_UUID"]
+    assert xe(host, "vm-list", "is-control-domain=true", "params=uuid", "--minimal") == after["CONTROL_DOMAIN_UUID"]
+
+
+def test_first_boot_units_ran_again_and_wrote_their_stamps(host, copied):
+    stamps = run(host, "ls /var/lib/misc").split()
+    for unit in FIRST_BOOT_UNITS:
+        if unit != "xapi-wait-init-complete":
+            assert f"ran-{unit}" in stamps, stamps
+
+
+def test_storage_init_gave_the_copy_a_default_ext_sr(host, copied):
+    pool = xe(host, "pool-list", "params=uuid", "--minimal")
+    sr = xe(host, "pool-param-get", f"uuid={pool}", "param-name=default-SR")
+    assert UUID.match(sr), f"no default SR: {sr!r}"
+    assert xe(host, "sr-param-get", f"uuid={sr}", "param-name=type") == "ext"
+    assert xe(host, "sr-param-get", f"uuid={sr}", "param-name=name-label") == "Local storage"
+    run(host, f"test -d /var/run/sr-mount/{sr}")
+
+
+def test_network_init_made_the_first_nic_the_management_pif(host, copied):
+    pif = xe(host, "pif-list", "management=true", "params=device", "--minimal")
+    assert pif == "eth0"
+
+
+def test_management_ip_moves_xapi_to_the_labs_address(host, managed, lab_cfg):
+    xs = lab_cfg["xenserver"]
+    assert f"XAPI management interface is now {xs['ip']}" in managed
+    host_uuid = inventory(host)["INSTALLATION_UUID"]
+    pif = xe(host, "pif-list", "management=true", f"host-uuid={host_uuid}", "params=uuid", "--minimal")
+    assert xe(host, "pif-param-get", f"uuid={pif}", "param-name=MAC") == xs["mac"]
+    assert xe(host, "pif-param-get", f"uuid={pif}", "param-name=IP") == xs["ip"]
+    assert xe(host, "pif-param-get", f"uuid={pif}", "param-name=IP-configuration-mode") == "Static"
+    # The simulator applied it to the machine (--guest), as XAPI would.
+    assert f"{xs['ip']}/24" in run(host, "ip -o -4 addr show")
+
+
+def test_management_ip_names_the_host_through_xe(host, managed, lab_cfg):
+    name = lab_cfg["xenserver"]["hostname"]
+    host_uuid = inventory(host)["INSTALLATION_UUID"]
+    assert xe(host, "host-param-get", f"uuid={host_uuid}", "param-name=hostname") == name
+    assert run(host, "hostname") == name
+    script = (PROJECT_DIR / "vagrant" / "xenserver" / "management-ip.sh").read_text()
+    assert "hostnamectl" not in script and "/etc/hostname" not in script
+
+
+def test_management_ip_again_changes_nothing(host, managed, lab_cfg):
+    xs = lab_cfg["xenserver"]
+    out = run(host, f"/tmp/management-ip.sh {xs['mac']} {xs['ip']} {lab_cfg['network']['netmask']} "
+                    f"{xs['hostname']}", timeout=600)
+    assert "management interface is now" in out
+
+
+def test_nothing_called_python3(host, managed):
+    calls = host.ssh(f"cat {PYTHON3_LOG}", timeout=30)
+    assert calls.returncode != 0 or not calls.stdout.strip(), f"python3 was called in dom0:\n{calls.stdout}"
+    # The shim is really there and first on root's PATH: a call would have been seen.
+    assert run(host, "command -v python3") == "/usr/local/sbin/python3"
