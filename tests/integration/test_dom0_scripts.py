@@ -181,3 +181,34 @@ def test_nothing_called_python3(host, managed):
     assert calls.returncode != 0 or not calls.stdout.strip(), f"python3 was called in dom0:\n{calls.stdout}"
     # The shim is really there and first on root's PATH: a call would have been seen.
     assert run(host, "command -v python3") == "/usr/local/sbin/python3"
+
+
+DEADLOCK_UNIT = """[Unit]
+Description=test: the old first-boot unit, ordered before XAPI and starting it
+Before=xapi.service
+[Service]
+Type=oneshot
+ExecStart=/bin/systemctl start xapi.service
+"""
+
+
+def test_a_first_boot_that_deadlocks_fails_the_wait_within_its_bound(host, managed, tmp_path):
+    """What firstboot.sh used to install, under real systemd: the bounded wait reports it."""
+    unit = tmp_path / "xenlab-test-deadlock.service"
+    unit.write_text(DEADLOCK_UNIT)
+    host.copy_in(unit, "/etc/systemd/system/xenlab-test-deadlock.service")
+    try:
+        run(host, "systemctl daemon-reload && systemctl stop xapi.service && "
+                  "systemctl start --no-block xenlab-test-deadlock.service xapi.service")
+        jobs = run(host, "sleep 5; systemctl list-jobs --no-legend")
+        assert "xenlab-test-deadlock.service" in jobs and "xapi.service" in jobs, jobs
+        started = time.monotonic()
+        done = host.ssh("/usr/local/libexec/xenlab/xenlab-wait-first-boot 20", timeout=120)
+        took = time.monotonic() - started
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "XAPI did not complete its initialisation within 20 s" in done.stderr
+        assert took < 60, f"the wait took {took:.0f} s for a 20 s bound"
+    finally:
+        host.ssh("systemctl cancel; rm -f /etc/systemd/system/xenlab-test-deadlock.service; "
+                 "systemctl daemon-reload; systemctl reset-failed; systemctl start xapi.service", timeout=120)
+    run(host, "/usr/local/libexec/xenlab/xenlab-wait-first-boot 300", timeout=400)
