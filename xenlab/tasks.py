@@ -130,10 +130,11 @@ def wire(c, config=None, flavour=None, host=None, force=False):
     lifecycle.run_stage(load_config(config, flavour, host), "wire", force=force)
 
 
-@xtask(help={"port": "loopback port to serve on (default 8080)", "pool_size": "hosts in the simulated pool",
+@xtask(help={"port": "loopback port to serve on (default 8080)", "pool_size": "hosts in the simulated pool (1-1024)",
              "plugin_dir": "dom0 plugin directory (default .xenlab/<lab>/sim/plugins)"})
-def sim(c, config=None, port=8080, pool_size=1, plugin_dir=None):
+def sim(c, config=None, port="8080", pool_size="1", plugin_dir=None):
     """Serve the XenAPI simulator on 127.0.0.1 (log in as the lab's user and password)."""
+    # Values arrive as text and are checked by the simulator's own rules: one line, exit 2.
     from .commands import sim as sim_mod
 
     sim_mod.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)

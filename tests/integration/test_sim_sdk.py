@@ -50,7 +50,7 @@ def test_login_and_nova_start_up_sequence(sim, plugin_dir):
     x = s.xenapi
     pool = x.pool.get_all()[0]
     master = x.pool.get_master(pool)
-    assert (x.host.get_API_version_major(master), x.host.get_API_version_minor(master)) == ("2", "16")
+    assert (x.host.get_API_version_major(master), x.host.get_API_version_minor(master)) == ("2", "21")
     assert x.session.get_this_host(s.handle) == master
     sv = x.host.get_software_version(master)
     assert sv["product_brand"] == "xenlab-standin" and "XenServer" not in sv["product_brand"]
@@ -98,7 +98,7 @@ def test_handle_invalid_unknown_method_and_arity(sim):
     x = session(sim.url).xenapi
     for call, code in ((lambda: x.VM.get_record("OpaqueRef:nope"), ["HANDLE_INVALID", "VM", "OpaqueRef:nope"]),
                        (lambda: x.VM.frobnicate(), ["MESSAGE_METHOD_UNKNOWN", "VM.frobnicate"]),
-                       (lambda: x.VM.get_record(), ["MESSAGE_PARAMETER_COUNT_MISMATCH", "VM.get_record", "2", "1"]),
+                       (lambda: x.VM.get_record(), ["MESSAGE_PARAMETER_COUNT_MISMATCH", "VM.get_record", "1", "0"]),
                        (lambda: x.SR.get_by_uuid("nope"), ["UUID_INVALID", "SR", "nope"])):
         with pytest.raises(XenAPI.Failure) as exc:
             call()
@@ -122,7 +122,7 @@ def test_plugin_present_absent_not_executable_wrong_version(sim, plugin_dir):
 def test_facts_and_refusal_of_a_host_without_ext_sr(sim):
     s = session(sim.url)
     f = xapi.facts(s, sim.url)
-    assert (f.default_sr_type, f.product_version, f.management_ip) == ("ext", "8.2.1", "127.0.0.1")
+    assert (f.default_sr_type, f.product_version, f.management_ip) == ("ext", "8.3.0", "127.0.0.1")
     xapi.check_supported(f)
     sr = sim.api.refs["sr"]
     sim.api.store.record("SR", sr)["type"] = "lvm"

@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core import console
-from ..errors import HostError
+from ..errors import ConfigError, HostError
 
 
-def serve(cfg, port: int = 8080, pool_size: int = 1, plugin_dir: str | None = None) -> None:
+def serve(cfg, port: str | int = 8080, pool_size: str | int = 1, plugin_dir: str | None = None) -> None:
+    from ..sim import options
     from ..sim.api import Api
     from ..sim.server import BANNER, make_server, serve_until_stopped
 
+    try:
+        port, pool_size = options.port(port), options.pool_size(pool_size)
+    except ValueError as exc:
+        raise ConfigError(f"sim: {exc}") from None
     plugins = Path(plugin_dir) if plugin_dir else cfg.paths.sim_plugins
     plugins.mkdir(parents=True, exist_ok=True)
     api = Api(cfg.credentials.xenapi_user, cfg.password.get_secret_value(), plugins, "127.0.0.1", pool_size)

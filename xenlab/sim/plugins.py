@@ -1,66 +1,271 @@
-"""host.call_plugin: plugins that are installed in a plugin directory on disk.
+"""host.call_plugin: plugins installed in a plugin directory, answered as XAPI and
+the real plugin files answer them.
 
-As in XAPI, a plugin is a file in the plugin directory that must exist and be
-executable. The os-xenapi plugins are Python 2 scripts and the stand-in guest has
-none, so the simulator answers their functions itself, reading what it needs
-(e.g. PLUGIN_VERSION) from the installed file: installing, removing or replacing
-the file changes the answer, as on a real host.
+XAPI's side (xapi-project/xen-api ocaml/xapi/xapi_plugins.ml): the plugin must be a
+file in the plugin directory (else XENAPI_MISSING_PLUGIN [name]) that XAPI can
+execute (else XENAPI_PLUGIN_FAILURE ["non-zero exit", stdout, stderr]); the
+plugin's own answer, success or failure, is passed through. The plugin's side
+(XenAPIPlugin.dispatch, python3/examples/XenAPIPlugin.py): a function it does not
+know fails UNKNOWN_XENAPI_PLUGIN_FUNCTION [fn]; an exception in a function fails
+XENAPI_PLUGIN_FAILURE [fn, exception class, message].
 
-Arguments and answers travel as os-xenapi exchanges them (see xenlab.plugin_pickle).
+The os-xenapi plugins are Python 2 scripts and the stand-in has no Python 2, so
+the simulator answers their functions itself, from its records, with the shapes
+os-xenapi 0.3.4's files produce (os_xenapi/dom0/etc/xapi.d/plugins/*.py, cited per
+function). Serialized functions (utils.register_plugin_calls) take and return
+protocol-0 pickles (see xenlab.plugin_pickle); raw ones (xenhost.py's @jsonify
+functions) take the args map and return JSON.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..plugin_pickle import dumps, loads
-from .store import Failure
+from . import wire
+from .failure import Failure
+
+__all__ = ["call", "dumps", "loads", "PLUGINS"]
 
 _VERSION = re.compile(r"""^PLUGIN_VERSION\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
 
-def get_version(path: Path, *args, **kwargs) -> str:
-    m = _VERSION.search(path.read_text(errors="replace"))
+class PluginError(Exception):
+    """dom0_pluginlib.PluginError: what os-xenapi's plugins raise when a command fails."""
+
+
+@dataclass
+class Context:
+    """What a simulated plugin function sees: the plugin file, and the simulator (or None)."""
+
+    path: Path
+    api: object = None
+    host: str = ""
+
+
+@dataclass
+class Plugin:
+    raw: dict[str, Callable] = field(default_factory=dict)
+    serialized: dict[str, Callable] = field(default_factory=dict)
+    # Functions the real file dispatches that the simulator does not run.
+    unsimulated: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------ dom0_plugin_version.py
+
+
+def get_version(ctx: Context) -> str:
+    """The installed file's PLUGIN_VERSION: replacing the file changes the answer, as on a host."""
+    m = _VERSION.search(ctx.path.read_text(errors="replace"))
     if not m:
-        raise Failure("XENAPI_PLUGIN_FAILURE", "get_version", "PluginError", f"no PLUGIN_VERSION in {path.name}")
+        raise PluginError(f"no PLUGIN_VERSION in {ctx.path.name}")
     return m.group(1)
 
 
-def host_uptime(path: Path, *args, **kwargs) -> str:
-    with open("/proc/uptime") as fh:
-        return fh.read().split()[0]
+# ------------------------------------------------------------------ xenhost.py
+
+# xenhost.py host_data_pattern, parse_response and cleanup (os-xenapi 0.3.4): the
+# plugin turns `xe host-param-list uuid=<host_uuid>` into Nova's host data.
+_HOST_DATA_LINE = re.compile(r"\s*(\S+) \([^\)]+\) *: ?(.*)")
 
 
-# (plugin file, function) -> handler(path, *args, **kwargs). Simulate more of a
-# plugin by adding entries here.
-HANDLERS = {
-    ("dom0_plugin_version.py", "get_version"): get_version,
-    ("xenhost.py", "host_uptime"): host_uptime,
+def _parse_response(resp: str) -> dict:
+    data = {}
+    for ln in resp.splitlines():
+        m = _HOST_DATA_LINE.match(ln.strip()) if ln else None
+        if m:
+            data[m.group(1)] = m.group(2)
+    return data
+
+
+def _safe_int(val):
+    try:
+        return int(val)
+    except ValueError:
+        return None
+
+
+def _cleanup(dct: dict) -> dict:
+    def strip_kv(ln):
+        return [val.strip() for val in ln.split(":", 1)]
+
+    out = {"enabled": dct.get("enabled", "true") == "true"}
+    out["host_memory"] = {
+        "total": _safe_int(dct.get("memory-total", "")),
+        "overhead": _safe_int(dct.get("memory-overhead", "")),
+        "free": _safe_int(dct.get("memory-free", "")),
+        "free-computed": _safe_int(dct.get("memory-free-computed", "")),
+    }
+    out["enabled"] = dct.get("enabled", True)
+    out["host_uuid"] = dct.get("uuid", None)
+    out["host_name-label"] = dct.get("name-label", "")
+    out["host_name-description"] = dct.get("name-description", "")
+    out["host_hostname"] = dct.get("hostname", "")
+    out["host_ip_address"] = dct.get("address", "")
+    ocd = {}
+    if dct.get("other-config", ""):
+        for oc_fld in dct["other-config"].split("; "):
+            ock, ocv = strip_kv(oc_fld)
+            ocd[ock] = ocv
+    out["host_other-config"] = ocd
+    out["host_capabilities"] = dct.get("capabilities", "").replace(";", "").split()
+    ocp = {}
+    if dct.get("cpu_info", ""):
+        for cpln in dct["cpu_info"].split("; "):
+            cpk, cpv = strip_kv(cpln)
+            ocp[cpk] = _safe_int(cpv) if cpk in ("cpu_count", "family", "model", "stepping") else cpv
+    out["host_cpu_info"] = ocp
+    return out
+
+
+def _xe(ctx: Context, *argv: str) -> str:
+    """`xe ...` run by a plugin in dom0 (utils.run_command: a failure raises PluginError(stderr))."""
+    from . import cli
+
+    result = cli.run(ctx.api, list(argv))
+    if result.code:
+        raise PluginError(result.stderr)
+    return result.stdout
+
+
+def host_data(ctx: Context, arg_dict: dict) -> str:
+    """xenhost.py host_data: json of cleanup(parse(xe host-param-list)), plus /usr/etc/xenhost.conf
+    (absent on the stand-in: {})."""
+    host_uuid = arg_dict["host_uuid"]
+    return json.dumps(_cleanup(_parse_response(_xe(ctx, "host-param-list", f"uuid={host_uuid}"))))
+
+
+def uptime_text(now: float | None = None, up: float | None = None, load: tuple | None = None,
+                users: int = 0) -> str:
+    """What uptime(1) prints (procps-ng sprint_uptime), for the machine the simulator runs on."""
+    if up is None:
+        with open("/proc/uptime") as fh:
+            up = float(fh.read().split()[0])
+    if load is None:
+        load = os.getloadavg()
+    clock = time.localtime(now if now is not None else time.time())
+    text = f" {clock.tm_hour:02d}:{clock.tm_min:02d}:{clock.tm_sec:02d} up "
+    days, minutes = int(up) // 86400, int(up) // 60
+    hours, minutes = (minutes // 60) % 24, minutes % 60
+    if days:
+        text += f"{days} day{'s' if days != 1 else ''}, "
+    text += f"{hours:2d}:{minutes:02d}, " if hours else f"{minutes} min, "
+    text += f"{users:2d} user{'' if users == 1 else 's'}, "
+    text += " load average: %.2f, %.2f, %.2f" % tuple(load)
+    return text + "\n"
+
+
+def host_uptime(ctx: Context, arg_dict: dict) -> str:
+    """xenhost.py host_uptime: @jsonify {"uptime": <output of uptime>}."""
+    return json.dumps({"uptime": uptime_text()})
+
+
+def _host_pcis(ctx: Context) -> list[dict]:
+    store = ctx.api.store
+    return [store.record("PCI", ref) for ref in store.record("host", ctx.host).get("PCIs", [])
+            if ref in store.classes.get("PCI", {})]
+
+
+def get_pci_device_details(ctx: Context) -> str:
+    """xenhost.py get_pci_device_details: `lspci -vmmnk` of the host, here from its PCI records
+    (a record whose driver_name is pciback is offered to Nova for passthrough)."""
+    out = []
+    for pci in _host_pcis(ctx):
+        slot = pci.get("pci_id", "")
+        lines = [f"Slot:\t{slot[5:] if slot.startswith('0000:') else slot}",
+                 f"Class:\t{pci.get('class_id', '')}", f"Vendor:\t{pci.get('vendor_id', '')}",
+                 f"Device:\t{pci.get('device_id', '')}"]
+        if pci.get("subsystem_vendor_id"):
+            lines += [f"SVendor:\t{pci['subsystem_vendor_id']}", f"SDevice:\t{pci.get('subsystem_device_id', '')}"]
+        if pci.get("driver_name"):
+            lines += [f"Driver:\t{pci['driver_name']}"]
+        out.append("\n".join(lines) + "\n\n")
+    return "".join(out)
+
+
+def get_pci_type(ctx: Context, pci_device: str) -> str:
+    """xenhost.py get_pci_type: type-PCI for a device the host has (the simulator models no SR-IOV);
+    `ls` of a missing device fails as the plugin's _run_command makes it fail."""
+    if pci_device.count(":") == 1:
+        pci_device = "0000:" + pci_device
+    if not any(p.get("pci_id") == pci_device for p in _host_pcis(ctx)):
+        raise PluginError(f"ls: cannot access '/sys/bus/pci/devices/{pci_device}/': No such file or directory\n")
+    return "type-PCI"
+
+
+# ------------------------------------------------------------------ bandwidth.py
+
+
+def fetch_all_bandwidth(ctx: Context) -> dict:
+    """bandwidth.py fetch_all_bandwidth: {domid: {vif number: {bw_in, bw_out}}} of the vifD.N devices
+    in /proc/net/dev, here one per VIF of each running guest on the host (no traffic: 0 bytes)."""
+    store = ctx.api.store
+    out: dict = {}
+    for vm in store.classes.get("VM", {}).values():
+        if vm.get("is_control_domain") or vm.get("power_state") != "Running" or vm.get("resident_on") != ctx.host:
+            continue
+        for vif in vm.get("VIFs", []):
+            device = store.classes.get("VIF", {}).get(vif, {}).get("device")
+            if device is not None:
+                out.setdefault(str(vm.get("domid", "")), {})[str(device)] = {"bw_in": 0, "bw_out": 0}
+    return out
+
+
+# (file name) -> what the simulator answers for it. Simulate more by adding entries.
+PLUGINS = {
+    "dom0_plugin_version.py": Plugin(serialized={"get_version": get_version}),
+    "xenhost.py": Plugin(
+        raw={"host_data": host_data, "host_uptime": host_uptime},
+        serialized={"get_pci_device_details": get_pci_device_details, "get_pci_type": get_pci_type},
+        unsimulated=("set_host_enabled", "host_shutdown", "host_reboot", "host_start", "host_join",
+                     "get_config", "set_config", "iptables_config", "query_gc", "network_config")),
+    "bandwidth.py": Plugin(serialized={"fetch_all_bandwidth": fetch_all_bandwidth}),
 }
 
 
-def call(plugin_dir: Path, plugin: str, fn: str, args) -> str:
-    if not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values()):
-        # XAPI's args are a map of string to string; under Python 3, os-xenapi 0.3.4
-        # sends bytes, which XML-RPC turns into base64: a real host refuses those too.
-        raise Failure("FIELD_TYPE_ERROR", "args")
-    if "/" in plugin or plugin in ("", ".", ".."):
+def _plugin_failure(fn: str, exc: BaseException) -> Failure:
+    return Failure("XENAPI_PLUGIN_FAILURE", fn, type(exc).__name__, str(exc))
+
+
+def call(plugin_dir: Path, plugin: str, fn: str, args, api=None, host: str = "") -> str:
+    """Run `plugin`'s `fn` with `args` (a map of string to string), as XAPI would."""
+    args = wire.MAP.check(args)
+    # xapi_plugins.ml find_plugin: only a name the plugin directory lists.
+    try:
+        listed = plugin in os.listdir(plugin_dir)
+    except OSError:
+        listed = False
+    if not listed:
         raise Failure("XENAPI_MISSING_PLUGIN", plugin)
     path = Path(plugin_dir) / plugin
-    if not path.is_file():
-        raise Failure("XENAPI_MISSING_PLUGIN", plugin)
-    if not os.access(path, os.X_OK):
-        raise Failure("XENAPI_PLUGIN_FAILURE", "exec", "PermissionError", f"{plugin} is not executable")
-    handler = HANDLERS.get((plugin, fn))
-    if handler is None:
-        raise Failure("XENAPI_PLUGIN_FAILURE", fn, "UnknownMethod", f"{plugin} {fn} is not simulated")
-    if "params" not in args:
-        return str(handler(path))
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise Failure("XENAPI_PLUGIN_FAILURE", "non-zero exit", "", f"{path}: Permission denied")
+    known = PLUGINS.get(plugin)
+    ctx = Context(path, api, host)
+    if known is None or fn in known.unsimulated:
+        what = f"{plugin} {fn}" if known else f"plugin {plugin}"
+        raise _plugin_failure(fn, NotImplementedError(f"the xenlab stand-in does not simulate {what}"))
+    if fn in known.raw:
+        try:
+            return known.raw[fn](ctx, args)
+        except Failure:
+            raise
+        except Exception as exc:
+            raise _plugin_failure(fn, exc) from None
+    if fn not in known.serialized:
+        raise Failure("UNKNOWN_XENAPI_PLUGIN_FUNCTION", fn)
+    # utils._handle_serialization: pickle.loads(params['params']), call, pickle.dumps(result).
     try:
         params = loads(args["params"])
-        call_args, call_kwargs = list(params.get("args", ())), dict(params.get("kwargs", {}))
-    except Exception as exc:  # a malformed pickle is the caller's fault, not a crash
-        raise Failure("XENAPI_PLUGIN_FAILURE", fn, "UnpicklingError", str(exc)) from None
-    return dumps(handler(path, *call_args, **call_kwargs))
+        result = known.serialized[fn](ctx, *params["args"], **params["kwargs"])
+    except Failure:
+        raise
+    except Exception as exc:
+        raise _plugin_failure(fn, exc) from None
+    return dumps(result)

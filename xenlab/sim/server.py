@@ -1,4 +1,17 @@
-"""XML-RPC over HTTP, as XAPI serves it: POST on `/` and on `/RPC2`.
+"""XML-RPC over HTTP, as XAPI serves it: POST on `/` and on `/RPC2`, over TCP and
+over a local Unix socket (where `POST /cli` also runs xe commands).
+
+Limits, as xapi-project/xen-api ocaml/libs/http-lib/http_svr.ml and
+ocaml/xapi/xapi_globs.ml give them: a listen backlog of 128; request headers of at
+most max_header_length_tcp (1024) bytes (431 beyond); header_read_timeout_tcp
+(10 s) per read and header_total_timeout_tcp (60 s) per request (408); a body of at
+most http_limit_max_rpc_size (300 KiB, ocaml/xapi-consts/constants.ml) and a
+Content-Length always (500 with XAPI's page otherwise, as for XML that does not
+parse). Unlike XAPI, the simulator also bounds the body read (a Content-Length
+that lies gets 408 after 10 s), an idle kept-alive connection (closed after
+IDLE_TIMEOUT) and the number of connections served at once (MAX_CONNECTIONS;
+beyond it new ones wait in the backlog): so neither many idle clients nor a lying
+one can hold its memory or threads.
 
 Clients differ: the SDK posts to the URL's path (`http://host/` -> `/`), while
 xmlrpc.client turns a URL without a path into `/RPC2`. Both must work.
@@ -6,76 +19,266 @@ xmlrpc.client turns a URL without a path into `/RPC2`. Both must work.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import socket
+import socketserver
 import sys
 import threading
 import xmlrpc.client
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from . import BRAND
 from .api import Api, failure
 
 RPC_PATHS = ("/", "/RPC2")
-MAX_BODY = 16 * 1024 * 1024
+CLI_PATH = "/cli"
+LISTEN_BACKLOG = 128  # http_svr.ml bind ~listen_backlog
+MAX_HEADER_LENGTH = 1024  # xapi_globs.ml max_header_length_tcp
+READ_TIMEOUT = 10.0  # xapi_globs.ml header_read_timeout_tcp
+REQUEST_TIMEOUT = 60.0  # xapi_globs.ml header_total_timeout_tcp
+MAX_BODY = 300 * 1024  # constants.ml http_limit_max_rpc_size
+IDLE_TIMEOUT = 120.0
+MAX_CONNECTIONS = 256
 BANNER = f"xenlab XenAPI simulator ({BRAND}: a stand-in, not XenServer)\n"
 
+# http_svr.ml response_internal_error, response_request_timeout, ...: XAPI's pages.
+INTERNAL_ERROR_PAGE = ("<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait "
+                       "a while and try again. If the problem persists, please contact your support "
+                       "representative.<h1> Additional information </h1>{}</body></html>")
+TIMEOUT_PAGE = "<html><body><h1>HTTP 408 request timeout</h1>Timed out waiting for the request.</body></html>"
+TOO_LARGE_PAGE = ("<html><body><h1>HTTP 431 request header fields too large</h1>Exceeded the maximum header "
+                  "size.</body></html>")
+BAD_REQUEST_PAGE = ("<html><body><h1>HTTP 400 bad request</h1>The HTTP request was malformed. Please correct "
+                    "and retry.</body></html>")
 
-class Handler(BaseHTTPRequestHandler):
-    server_version = "xenlab-sim"
+
+class _Closed(Exception):
+    """The client went away (or timed out) while we read its request."""
+
+
+class _Respond(Exception):
+    """Answer with this status and page, then close the connection."""
+
+    def __init__(self, status: str, page: str):
+        super().__init__(status)
+        self.status, self.page = status, page
+
+
+class Handler(socketserver.StreamRequestHandler):
+    """One connection: requests served in turn while the client keeps it alive."""
+
     api: Api  # set on the subclass made by make_server
     verbose = False
+    local = False  # a Unix-socket client: local root, and `POST /cli`
+    timeout = READ_TIMEOUT  # StreamRequestHandler.setup() sets it on the socket
 
-    def do_POST(self):
-        if self.path not in RPC_PATHS:
-            return self._reply(404, b"not found\n", "text/plain")
+    def handle(self):
+        first = True
+        while True:
+            self.connection.settimeout(READ_TIMEOUT if first else IDLE_TIMEOUT)
+            watchdog = threading.Timer(REQUEST_TIMEOUT, self._abort)
+            watchdog.daemon = True
+            try:
+                request = self._read_request(watchdog)
+                if request is None:
+                    return
+                keep_alive = self._serve(*request)
+            except _Respond as answer:
+                self._send(answer.status, answer.page.encode(), "text/html", close=True)
+                return
+            except (_Closed, OSError):
+                return
+            except Exception as exc:  # never a dropped connection for a bug of ours
+                self._send("500 Internal Error", INTERNAL_ERROR_PAGE.format(type(exc).__name__).encode(),
+                           "text/html", close=True)
+                return
+            finally:
+                watchdog.cancel()
+            if not keep_alive:
+                return
+            first = False
+
+    def _abort(self):
+        """The request took longer than REQUEST_TIMEOUT: end the reads it blocks in."""
         try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            return self._reply(411, b"Content-Length required\n", "text/plain")
-        if not 0 <= length <= MAX_BODY:
-            return self._reply(413, b"request too large\n", "text/plain")
-        body = self.rfile.read(length)
+            self.connection.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+
+    def _readline(self, budget: int) -> bytes:
         try:
-            params, method = xmlrpc.client.loads(body, use_builtin_types=False)
-        except Exception:
-            envelope = failure(["XMLRPC_UNMARSHAL_FAILURE", "request is not XML-RPC"])
+            line = self.rfile.readline(budget + 1)
+        except TimeoutError:
+            raise _Respond("408 Request Timeout", TIMEOUT_PAGE) from None
+        if len(line) > budget:
+            raise _Respond("431 Request Header Fields Too Large", TOO_LARGE_PAGE)
+        return line
+
+    def _read_request(self, watchdog):
+        """(method, path, version, headers, body), or None when the client closed between requests."""
+        try:
+            line = self.rfile.readline(MAX_HEADER_LENGTH + 1)
+        except TimeoutError:
+            return None  # idle, or never spoke: close quietly
+        if not line:
+            return None
+        watchdog.start()
+        used = len(line)
+        if used > MAX_HEADER_LENGTH:
+            raise _Respond("431 Request Header Fields Too Large", TOO_LARGE_PAGE)
+        parts = line.decode("latin-1").split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+            raise _Respond("400 Bad Request", BAD_REQUEST_PAGE)
+        method, path, version = parts
+        headers: dict[str, str] = {}
+        while True:
+            line = self._readline(MAX_HEADER_LENGTH - used)
+            used += len(line)
+            if not line:
+                raise _Closed()
+            if line in (b"\r\n", b"\n"):
+                break
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep:
+                raise _Respond("400 Bad Request", BAD_REQUEST_PAGE)
+            headers[name.strip().lower()] = value.strip()
+        body = b""
+        if method == "POST":
+            body = self._read_body(headers)
+        return method, path, version, headers, body
+
+    def _read_body(self, headers) -> bytes:
+        length = headers.get("content-length")
+        if length is None or not length.isdigit():
+            raise _Respond("500 Internal Error", INTERNAL_ERROR_PAGE.format(
+                "Failure(&quot;We require a content-length: HTTP header&quot;)"))
+        if int(length) > MAX_BODY:
+            raise _Respond("500 Internal Error", INTERNAL_ERROR_PAGE.format("Http_svr.Client_requested_size_over_limit"))
+        try:
+            body = self.rfile.read(int(length))
+        except TimeoutError:
+            raise _Respond("408 Request Timeout", TIMEOUT_PAGE) from None
+        if len(body) < int(length):
+            raise _Closed()
+        return body
+
+    def _serve(self, method, path, version, headers, body) -> bool:
+        """Answer one request; returns whether the connection stays open."""
+        connection = headers.get("connection", "").lower()
+        keep_alive = connection != "close" and (version != "HTTP/1.0" or connection == "keep-alive")
+        if method == "GET" and path == "/":
+            self._send("200 OK", BANNER.encode(), "text/plain", close=not keep_alive)
+        elif method == "POST" and path in RPC_PATHS:
+            try:
+                params, name = xmlrpc.client.loads(body, use_builtin_types=False)
+            except Exception:  # XAPI: an unparseable call is an HTTP 500, and the connection ends
+                raise _Respond("500 Internal Error", INTERNAL_ERROR_PAGE.format("Xmlrpc parse error")) from None
+            envelope = self.api.dispatch(name or "", params, local=self.local)
+            out = xmlrpc.client.dumps((envelope,), methodresponse=True, allow_none=True)
+            self._send("200 OK", out.encode(), "text/xml", close=not keep_alive)
+        elif method == "POST" and path == CLI_PATH and self.local:
+            self._send("200 OK", self._cli(body), "application/json", close=True)
+            return False
+        elif method not in ("GET", "POST"):
+            self._send("501 Not Implemented", b"not implemented\n", "text/plain", close=True)
+            return False
         else:
-            envelope = self.api.dispatch(method or "", params)
-        out = xmlrpc.client.dumps((envelope,), methodresponse=True, allow_none=True)
-        self._reply(200, out.encode(), "text/xml")
-
-    def do_GET(self):
-        if self.path != "/":
-            return self._reply(404, b"not found\n", "text/plain")
-        self._reply(200, BANNER.encode(), "text/plain")
-
-    def _reply(self, code: int, body: bytes, ctype: str):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, fmt, *args):
+            self._send("404 Not Found", b"not found\n", "text/plain", close=not keep_alive)
         if self.verbose:
-            sys.stderr.write("xenlab-sim: %s %s\n" % (self.address_string(), fmt % args))
+            sys.stderr.write(f"xenlab-sim: {method} {path} {len(body)} bytes\n")
+        return keep_alive
+
+    def _cli(self, body: bytes) -> bytes:
+        """An xe command line from the local client: {"argv": [...]} -> {"stdout", "stderr", "code"}."""
+        from . import cli
+
+        try:
+            request = json.loads(body)
+            argv = request["argv"]
+            client_options = request.get("client_options", [])
+            if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+                raise ValueError("argv must be a list of strings")
+        except (ValueError, KeyError, TypeError) as exc:
+            result = cli.Result("", f"Unexpected message from server: {exc}\n", 1)
+        else:
+            result = cli.run(self.api, argv, client_options=client_options, log_ignored=True)
+        return json.dumps({"stdout": result.stdout, "stderr": result.stderr, "code": result.code}).encode()
+
+    def _send(self, status: str, body: bytes, ctype: str, close: bool):
+        head = (f"HTTP/1.1 {status}\r\nServer: xenlab-sim\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(body)}\r\n")
+        head += "Connection: close\r\n\r\n" if close else "\r\n"
+        try:
+            self.wfile.write(head.encode("latin-1") + body)
+            self.wfile.flush()
+        except OSError:
+            pass
 
 
-def make_server(api: Api, bind: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> ThreadingHTTPServer:
+class _Limited:
+    """At most MAX_CONNECTIONS served at once; the next ones wait in the listen backlog."""
+
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+    block_on_close = False
+
+    def __init__(self, *args, **kwargs):
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        self.slots.acquire()
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+class TCPServer(_Limited, socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+
+
+class UnixServer(_Limited, socketserver.ThreadingUnixStreamServer):
+    pass
+
+
+def make_server(api: Api, bind: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> TCPServer:
     """A server bound and listening (port 0: any free port; see server_address)."""
     handler = type("BoundHandler", (Handler,), {"api": api, "verbose": verbose})
-    server = ThreadingHTTPServer((bind, port), handler)
-    server.daemon_threads = True
+    return TCPServer((bind, port), handler)
+
+
+def make_unix_server(api: Api, path: str | Path, verbose: bool = False) -> UnixServer:
+    """XAPI's local socket (/var/lib/xcp/xapi): root only (0600), local root without password, xe."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_socket():
+        path.unlink()
+    handler = type("BoundUnixHandler", (Handler,), {"api": api, "verbose": verbose, "local": True})
+    old = os.umask(0o177)
+    try:
+        server = UnixServer(str(path), handler)
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
     return server
 
 
 class Running:
-    """A simulator serving in a background thread: `with Running(api) as sim: sim.url`."""
+    """A simulator serving in background threads: `with Running(api) as sim: sim.url`."""
 
-    def __init__(self, api: Api, bind: str = "127.0.0.1", port: int = 0):
+    def __init__(self, api: Api, bind: str = "127.0.0.1", port: int = 0, cli_socket: str | Path | None = None):
         self.api = api
-        self.server = make_server(api, bind, port)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.servers = [make_server(api, bind, port)]
+        if cli_socket:
+            self.servers.append(make_unix_server(api, cli_socket))
+        self.server = self.servers[0]
+        self.threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in self.servers]
 
     @property
     def url(self) -> str:
@@ -83,22 +286,33 @@ class Running:
         return f"http://{host}:{port}/"
 
     def __enter__(self) -> "Running":
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self.threads:
+            thread.join(timeout=10)
 
 
-def serve_until_stopped(server: ThreadingHTTPServer) -> None:
-    """Serve until Ctrl-C or SIGTERM (systemd's stop), then close the socket."""
-    # serve_forever must be ended from another thread than the one it runs in.
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+def serve_until_stopped(*servers) -> None:
+    """Serve until Ctrl-C or SIGTERM (systemd's stop), then close the sockets."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
     try:
-        server.serve_forever()
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+            if isinstance(server, UnixServer):
+                Path(server.server_address).unlink(missing_ok=True)

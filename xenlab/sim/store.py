@@ -1,24 +1,27 @@
 """The object store: {class: {ref: record}} with XenAPI's generic methods.
 
 Every class gets get_all, get_all_records, get_all_records_where, get_record,
-get_by_uuid, get_by_name_label, get_<field>, set_<field>, add_to_<field> and
-remove_from_<field> for free: new kinds of objects are new records, not code.
+get_by_uuid, get_by_name_label, get_<field>, and for read/write fields set_<field>,
+add_to_<map>/remove_from_<map> and add_<set>/remove_<set>: new kinds of objects are
+new records, not code. Every method declares its parameters' wire types (wire.py),
+so a value of the wrong shape is refused as XAPI refuses it and never stored.
+
+A store made with `schema=True` knows XenAPI's classes and the modelled fields'
+types (schema.py); a bare Store() knows what its records hold, typed by value.
 """
 
 from __future__ import annotations
 
-import re
 import uuid as uuidlib
 
-NULL_REF = "OpaqueRef:NULL"
+from . import schema as schema_mod
+from . import where as where_mod
+from . import wire
+from .failure import Failure
 
-
-class Failure(Exception):
-    """A XenAPI failure: the code and parameters of ErrorDescription."""
-
-    def __init__(self, code: str, *params):
-        super().__init__(code, *params)
-        self.description = [code] + [str(p) for p in params]
+NULL_REF = wire.NULL_REF
+# Classes whose records live only while the simulator runs (never in --state-db).
+TRANSIENT = frozenset({"session", "task", "event"})
 
 
 def new_ref() -> str:
@@ -29,111 +32,191 @@ def new_uuid() -> str:
     return str(uuidlib.uuid4())
 
 
-# `field "IP"="10.0.0.1" and field "management"="true"`: the subset of XAPI's
-# expression language that clients use to find records (os-xenapi finds a PIF by IP).
-_TERM = re.compile(r'\s*field\s*"([^"]+)"\s*=\s*"([^"]*)"\s*(?:and\s*|$)')
+def parse_where(expr: str):
+    """The tree of a get_all_records_where expression (see where.py)."""
+    return where_mod.parse(expr)
 
 
-def parse_where(expr: str) -> list[tuple[str, str]]:
-    terms, pos = [], 0
-    expr = expr.strip()
-    while pos < len(expr):
-        m = _TERM.match(expr, pos)
-        if not m:
-            raise Failure("SYNTAX_ERROR", expr)
-        terms.append((m.group(1), m.group(2)))
-        pos = m.end()
-    return terms
+class Method:
+    """A generic method: callable with the call's parameters after the session."""
 
+    def __init__(self, fn, params: tuple = (), readonly: bool = True):
+        self.fn = fn
+        self.params = params  # ((name, wire.Type), ...)
+        self.readonly = readonly
 
-def _as_text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    def __call__(self, *args):
+        return self.fn(*args)
 
 
 class Store:
-    def __init__(self):
+    def __init__(self, schema: bool = False):
         self.classes: dict[str, dict[str, dict]] = {}
+        self.schema = schema
+        if schema:
+            for cls in schema_mod.CLASSES:
+                self.classes[cls] = {}
+        self.generation = 0  # bumped by every change to a persistent class
 
     # ------------------------------------------------------------ records
 
+    def changed(self, cls: str) -> None:
+        if cls not in TRANSIENT:
+            self.generation += 1
+
     def add(self, cls: str, record: dict, ref: str | None = None) -> str:
         ref = ref or new_ref()
-        record.setdefault("uuid", new_uuid())
+        if self.schema:
+            record = {**schema_mod.defaults(cls), **record}
+        if not record.get("uuid"):
+            record["uuid"] = new_uuid()
         self.classes.setdefault(cls, {})[ref] = record
+        self.changed(cls)
         return ref
 
     def remove(self, cls: str, ref: str) -> None:
-        self.classes.get(cls, {}).pop(ref, None)
+        if self.classes.get(cls, {}).pop(ref, None) is not None:
+            self.changed(cls)
 
     def record(self, cls: str, ref: str) -> dict:
         try:
             return self.classes[cls][ref]
-        except KeyError:
+        except (KeyError, TypeError):
             raise Failure("HANDLE_INVALID", cls, ref) from None
+
+    def update(self, cls: str, ref: str, **fields) -> dict:
+        rec = self.record(cls, ref)
+        rec.update(fields)
+        self.changed(cls)
+        return rec
 
     def find(self, cls: str, **fields) -> list[str]:
         return [ref for ref, rec in self.classes.get(cls, {}).items()
                 if all(rec.get(k) == v for k, v in fields.items())]
 
-    # ------------------------------------------------------------ generic API
-
-    def method(self, cls: str, name: str):
-        """The generic handler for `cls.name`, or None. Handlers take the
-        call's parameters after the session reference."""
-        if cls not in self.classes:
-            return None
-        fixed = {
-            "get_all": lambda: list(self.classes[cls]),
-            "get_all_records": lambda: dict(self.classes[cls]),
-            "get_all_records_where": lambda expr: self._where(cls, expr),
-            "get_record": lambda ref: self.record(cls, ref),
-            "get_by_uuid": lambda uuid: self._by_uuid(cls, uuid),
-            "get_by_name_label": lambda label: self.find(cls, name_label=label),
-        }
-        if name in fixed:
-            return fixed[name]
-        for prefix, make in (("get_", self._getter), ("set_", self._setter),
-                             ("add_to_", self._adder), ("remove_from_", self._remover)):
-            if name.startswith(prefix) and self._has_field(cls, name[len(prefix):]):
-                return make(cls, name[len(prefix):])
-        return None
-
-    def _has_field(self, cls: str, field: str) -> bool:
-        return any(field in rec for rec in self.classes[cls].values())
-
-    def _getter(self, cls, field):
-        return lambda ref: self.record(cls, ref)[field]
-
-    def _setter(self, cls, field):
-        def set_(ref, value):
-            self.record(cls, ref)[field] = value
-            return ""
-        return set_
-
-    def _adder(self, cls, field):
-        def add_to(ref, key, value):
-            target = self.record(cls, ref)[field]
-            if key in target:
-                raise Failure("MAP_DUPLICATE_KEY", cls, field, ref, key)
-            target[key] = value
-            return ""
-        return add_to
-
-    def _remover(self, cls, field):
-        def remove_from(ref, key):
-            self.record(cls, ref)[field].pop(key, None)
-            return ""
-        return remove_from
-
-    def _by_uuid(self, cls: str, uuid: str) -> str:
+    def by_uuid(self, cls: str, uuid: str) -> str:
         refs = self.find(cls, uuid=uuid)
         if not refs:
             raise Failure("UUID_INVALID", cls, uuid)
         return refs[0]
 
+    def knows(self, cls: str) -> bool:
+        return cls in self.classes
+
+    # ------------------------------------------------------------ field types
+
+    def field(self, cls: str, name: str) -> schema_mod.Field | None:
+        """The field's declaration (a schema field, or one inferred from the records)."""
+        declared = schema_mod.fields(cls).get(name) if self.schema else None
+        if declared:
+            return declared
+        for rec in self.classes.get(cls, {}).values():
+            if name in rec:
+                # Fields outside the schema are read-only in a schema store.
+                return schema_mod.Field(name, wire.infer(rec[name]), rw=not self.schema)
+        return None
+
+    def db_text(self, cls: str, rec: dict, column: str) -> str:
+        name = where_mod.column_field(column)
+        if name is None or name not in rec:
+            raise Failure("INTERNAL_ERROR", "missing field", column, "")
+        declared = self.field(cls, name)
+        return (declared.type if declared else wire.infer(rec[name])).db_text(rec[name])
+
+    # ------------------------------------------------------------ generic API
+
+    def method(self, cls: str, name: str) -> Method | None:
+        """The generic method `cls.name`, or None."""
+        if not self.knows(cls):
+            return None
+        self_ = ("self", wire.Ref(cls))
+        if name == "get_all":
+            return Method(lambda: list(self.classes[cls]))
+        if name == "get_all_records":
+            return Method(lambda: dict(self.classes[cls]))
+        if name == "get_all_records_where":
+            return Method(lambda expr: self._where(cls, expr), (("expr", wire.STRING),))
+        if name == "get_record":
+            return Method(lambda ref: self.record(cls, ref), (self_,))
+        if name == "get_by_uuid":
+            return Method(lambda uuid: self.by_uuid(cls, uuid), (("uuid", wire.STRING),))
+        if name == "get_by_name_label" and self.field(cls, "name_label"):
+            return Method(lambda label: self.find(cls, name_label=label), (("label", wire.STRING),))
+        for prefix in ("get_", "set_", "add_to_", "remove_from_", "add_", "remove_"):
+            if name.startswith(prefix):
+                made = self._field_method(cls, prefix, name[len(prefix):], self_)
+                if made:
+                    return made
+        return None
+
+    def _field_method(self, cls: str, prefix: str, name: str, self_) -> Method | None:
+        field = self.field(cls, name)
+        if field is None:
+            return None
+        kind = field.type
+        if prefix == "get_":
+            return Method(lambda ref: self._get(cls, ref, name, kind), (self_,))
+        if not field.rw:
+            return None
+        if prefix == "set_":
+            return Method(lambda ref, value: self._set(cls, ref, name, value), (self_, ("value", kind)), False)
+        if isinstance(kind, wire.Map) and prefix == "add_to_":
+            return Method(lambda ref, key, value: self._map_add(cls, ref, name, key, value),
+                          (self_, ("key", wire.STRING), ("value", wire.STRING)), False)
+        if isinstance(kind, wire.Map) and prefix == "remove_from_":
+            return Method(lambda ref, key: self._map_remove(cls, ref, name, key),
+                          (self_, ("key", wire.STRING)), False)
+        if isinstance(kind, wire.Set) and prefix == "add_":
+            return Method(lambda ref, value: self._set_add(cls, ref, name, value),
+                          (self_, ("value", kind.element)), False)
+        if isinstance(kind, wire.Set) and prefix == "remove_":
+            return Method(lambda ref, value: self._set_remove(cls, ref, name, value),
+                          (self_, ("value", kind.element)), False)
+        return None
+
+    def _get(self, cls, ref, name, kind):
+        rec = self.record(cls, ref)
+        return rec[name] if name in rec else kind.default()
+
+    def _set(self, cls, ref, name, value):
+        self.record(cls, ref)[name] = value
+        self.changed(cls)
+        return ""
+
+    def _map_add(self, cls, ref, name, key, value):
+        target = self.record(cls, ref).setdefault(name, {})
+        if key == "":
+            # ocaml/database/string_marshall_helper.ml ensure_nonempty
+            raise Failure("INTERNAL_ERROR", "Db_exn.Empty_key_in_map")
+        if key in target:
+            raise Failure("MAP_DUPLICATE_KEY", cls, name, ref, key)
+        target[key] = value
+        self.changed(cls)
+        return ""
+
+    def _map_remove(self, cls, ref, name, key):
+        if self.record(cls, ref).setdefault(name, {}).pop(key, None) is not None:
+            self.changed(cls)
+        return ""
+
+    def _set_add(self, cls, ref, name, value):
+        target = self.record(cls, ref).setdefault(name, [])
+        if value not in target:
+            target.append(value)
+            self.changed(cls)
+        return ""
+
+    def _set_remove(self, cls, ref, name, value):
+        target = self.record(cls, ref).setdefault(name, [])
+        if value in target:
+            target.remove(value)
+            self.changed(cls)
+        return ""
+
     def _where(self, cls: str, expr: str) -> dict:
-        terms = parse_where(expr)
-        return {ref: rec for ref, rec in self.classes[cls].items()
-                if all(_as_text(rec.get(k, "")) == v for k, v in terms)}
+        tree = where_mod.parse(expr)
+        out = {}
+        for ref, rec in self.classes[cls].items():
+            if where_mod.evaluate(tree, lambda column: self.db_text(cls, rec, column)):
+                out[ref] = rec
+        return out

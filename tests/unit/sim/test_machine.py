@@ -1,0 +1,74 @@
+from pathlib import Path
+
+from xenlab.sim import machine
+from xenlab.sim.machine import Simulated, ThisMachine
+
+
+def fake_root(tmp_path: Path) -> Path:
+    net = tmp_path / "sys/class/net"
+    for name, mac, physical in (("eth0", "52:54:00:AA:BB:01", True), ("eth1", "52:54:00:aa:bb:02", True),
+                                ("lo", "00:00:00:00:00:00", False), ("xenbr0", "52:54:00:aa:bb:01", False)):
+        (net / name).mkdir(parents=True)
+        (net / name / "address").write_text(mac + "\n")
+        (net / name / "mtu").write_text("1500\n")
+        if physical:
+            (net / name / "device").mkdir()
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/hostname").write_text("standin\n")
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc/meminfo").write_text("MemTotal:        4028380 kB\nMemFree: 1 kB\n")
+    (tmp_path / "etc/xensource-inventory").write_text("INSTALLATION_UUID='x'\nMANAGEMENT_INTERFACE=''\n")
+    return tmp_path
+
+
+def commands(root: Path) -> list[str]:
+    log = root / machine.COMMAND_LOG
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_only_physical_nics_are_found(tmp_path):
+    nics = ThisMachine(fake_root(tmp_path)).nics()
+    assert [(n.device, n.mac) for n in nics] == [("eth0", "52:54:00:aa:bb:01"), ("eth1", "52:54:00:aa:bb:02")]
+
+
+def test_facts_come_from_the_machine(tmp_path):
+    facts = ThisMachine(fake_root(tmp_path)).facts()
+    assert facts.hostname == "standin" and facts.memory_total == 4028380 * 1024 and facts.cpu_count >= 1
+
+
+def test_a_static_address_is_applied_now_and_kept_for_the_next_boot(tmp_path):
+    root = fake_root(tmp_path)
+    ThisMachine(root).apply_ip("eth1", "Static", "192.168.57.10", "255.255.255.0", "192.168.57.1", "1.1.1.1,::1")
+    unit = (root / machine.NETWORKD_FILE.format(device="eth1")).read_text()
+    assert "Name=eth1" in unit and "Address=192.168.57.10/24" in unit and "Gateway=192.168.57.1" in unit
+    assert "DNS=1.1.1.1" in unit
+    assert commands(root)[:3] == ["ip addr flush dev eth1", "ip addr add 192.168.57.10/24 dev eth1",
+                                  "ip link set eth1 up"]
+
+
+def test_dhcp_and_none_write_their_networkd_files(tmp_path):
+    root = fake_root(tmp_path)
+    m = ThisMachine(root)
+    assert m.apply_ip("eth0", "DHCP", "", "", "", "") is None  # a dry run waits for no lease
+    assert "DHCP=ipv4" in (root / machine.NETWORKD_FILE.format(device="eth0")).read_text()
+    m.apply_ip("eth0", "None", "", "", "", "")
+    assert "DHCP=no" in (root / machine.NETWORKD_FILE.format(device="eth0")).read_text()
+
+
+def test_hostname_sr_directory_and_management_interface(tmp_path):
+    root = fake_root(tmp_path)
+    m = ThisMachine(root)
+    m.set_hostname("lab-host")
+    assert (root / "etc/hostname").read_text() == "lab-host\n" and "hostname lab-host" in commands(root)
+    size, used = m.make_sr("uuid-1", "ext")
+    assert (root / machine.SR_MOUNT / "uuid-1").is_dir() and size > 0 and 0 <= used <= size
+    assert m.make_sr("uuid-2", "lvm") is None
+    m.set_management_interface("xenbr1")
+    assert "MANAGEMENT_INTERFACE='xenbr1'" in (root / "etc/xensource-inventory").read_text()
+
+
+def test_the_simulated_machine_changes_nothing(tmp_path):
+    m = Simulated()
+    assert [n.device for n in m.nics()] == ["eth0"] and m.facts() is None
+    assert m.apply_ip("eth0", "Static", "10.0.0.1", "255.0.0.0", "", "") is None
+    assert m.make_sr("u", "ext") is None

@@ -1,0 +1,210 @@
+"""The machine behind the records: what XAPI asks of dom0 when it scans NICs,
+reconfigures an address, renames the host or creates a local SR.
+
+`Simulated` (the default: tests, `invoke sim`) changes records only and reports
+one NIC, eth0. `ThisMachine` (`--guest`: the stand-in box is the host) acts on the
+machine under `root`:
+
+    PIF.scan              the physical NICs in /sys/class/net
+    PIF.reconfigure_ip    `ip addr` on the device now, and a systemd-networkd file so
+                          the address survives a reboot
+    host.set_hostname_live  /etc/hostname and `hostname`, as XAPI's set-hostname script
+    SR.create (ext, file)   its mount directory /var/run/sr-mount/<uuid>, sized by statvfs
+    host.management_reconfigure  MANAGEMENT_INTERFACE in /etc/xensource-inventory
+
+With a root other than /, commands are appended to <root>/var/log/xenlab-sim-commands
+instead of run, so a test can drive every guest action with no effect on its host.
+The simulator is the one part of xenlab that runs inside a guest with only python3,
+so it starts its few commands itself (subprocess), not through xenlab.core.proc.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .failure import Failure
+
+COMMAND_TIMEOUT = 30
+DHCP_WAIT = 10  # seconds PIF.reconfigure_ip waits for a DHCP lease to record (bounded)
+COMMAND_LOG = "var/log/xenlab-sim-commands"
+NETWORKD_FILE = "etc/systemd/network/10-xenlab-{device}.network"  # sorts before the base image's 50-dhcp
+SR_MOUNT = "var/run/sr-mount"  # where XAPI's file-based SRs live (xapi-project/sm drivers/FileSR.py)
+
+
+@dataclass(frozen=True)
+class Nic:
+    device: str
+    mac: str
+    mtu: int = 1500
+    carrier: bool = True
+
+
+@dataclass(frozen=True)
+class Facts:
+    hostname: str
+    cpu_count: int
+    memory_total: int
+
+
+class Simulated:
+    """No machine behind the records: actions change records only."""
+
+    def __init__(self, nics: list[Nic] | None = None):
+        self._nics = nics if nics is not None else [Nic("eth0", "52:54:00:12:34:56")]
+
+    def nics(self) -> list[Nic]:
+        return list(self._nics)
+
+    def facts(self) -> Facts | None:
+        return None
+
+    def apply_ip(self, device: str, mode: str, ip: str, netmask: str, gateway: str,
+                 dns: str) -> tuple[str, str] | None:
+        """Configure the device; returns the (address, netmask) a DHCP lease gave, if any."""
+        return None
+
+    def set_hostname(self, name: str) -> None:
+        pass
+
+    def make_sr(self, uuid: str, sr_type: str) -> tuple[int, int] | None:
+        return None
+
+    def set_management_interface(self, bridge: str) -> None:
+        pass
+
+
+class ThisMachine(Simulated):
+    """The machine the simulator runs on (the stand-in box), under `root`."""
+
+    def __init__(self, root: Path = Path("/")):
+        super().__init__(nics=[])
+        self.root = Path(root)
+        self.dry_run = self.root.resolve() != Path("/")
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def run(self, *argv: str, required: bool = True) -> str:
+        """Run a command (or, under a root other than /, log it); returns its output."""
+        if self.dry_run:
+            log = self.path(COMMAND_LOG)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a") as fh:
+                fh.write(" ".join(argv) + "\n")
+            return ""
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                                  stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            if required:
+                raise Failure("INTERNAL_ERROR", f"{' '.join(argv)}: {exc}") from None
+            return ""
+        if done.returncode and required:
+            raise Failure("INTERNAL_ERROR", f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
+        return done.stdout
+
+    def _write(self, relative: str, text: str, mode: int = 0o644) -> None:
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+
+    def nics(self) -> list[Nic]:
+        """Physical NICs: entries of /sys/class/net backed by a device (not lo, bridges, veths)."""
+        out = []
+        net = self.path("sys/class/net")
+        for entry in sorted(net.iterdir()) if net.is_dir() else []:
+            if entry.name == "lo" or not (entry / "device").exists():
+                continue
+            def read(name, default=""):
+                try:
+                    return (entry / name).read_text().strip()
+                except OSError:
+                    return default
+            mtu = read("mtu", "1500")
+            out.append(Nic(entry.name, read("address").lower(), int(mtu) if mtu.isdigit() else 1500,
+                           read("carrier", "0") == "1"))
+        return out
+
+    def facts(self) -> Facts:
+        try:
+            hostname = self.path("etc/hostname").read_text().strip()
+        except OSError:
+            hostname = ""
+        memory = 0
+        try:
+            match = re.search(r"^MemTotal:\s+(\d+) kB", self.path("proc/meminfo").read_text(), re.MULTILINE)
+            memory = int(match.group(1)) * 1024 if match else 0
+        except OSError:
+            pass
+        return Facts(hostname or socket.gethostname(), os.cpu_count() or 1, memory)
+
+    def apply_ip(self, device: str, mode: str, ip: str, netmask: str, gateway: str,
+                 dns: str) -> tuple[str, str] | None:
+        lines = ["# Written by the xenlab XenAPI simulator (PIF.reconfigure_ip): XAPI owns this NIC.",
+                 "[Match]", f"Name={device}", "", "[Network]"]
+        if mode == "DHCP":
+            lines.append("DHCP=ipv4")
+        elif mode == "Static":
+            prefix = ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen
+            lines.append(f"Address={ip}/{prefix}")
+            lines += [f"Gateway={gateway}"] if gateway else []
+            lines += [f"DNS={server}" for server in dns.split(",") if server]
+        else:
+            lines += ["DHCP=no", "LinkLocalAddressing=no"]
+        self._write(NETWORKD_FILE.format(device=device), "\n".join(lines) + "\n")
+        self.run("ip", "addr", "flush", "dev", device)
+        if mode == "Static":
+            self.run("ip", "addr", "add", f"{ip}/{prefix}", "dev", device)
+            self.run("ip", "link", "set", device, "up")
+            if gateway:
+                self.run("ip", "route", "replace", "default", "via", gateway, "dev", device)
+        # networkd takes the new file now (DHCP starts or stops); it may be absent, so not required.
+        self.run("networkctl", "reload", required=False)
+        self.run("networkctl", "reconfigure", device, required=False)
+        return self._lease(device) if mode == "DHCP" and not self.dry_run else None
+
+    def _lease(self, device: str) -> tuple[str, str] | None:
+        deadline = time.monotonic() + DHCP_WAIT
+        while True:
+            found = re.search(r"\binet (\d+\.\d+\.\d+\.\d+)/(\d+)",
+                              self.run("ip", "-4", "-o", "addr", "show", "dev", device, required=False))
+            if found:
+                return found.group(1), str(ipaddress.IPv4Network(f"0.0.0.0/{found.group(2)}").netmask)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.5)
+
+    def set_hostname(self, name: str) -> None:
+        self._write("etc/hostname", name + "\n")
+        self.run("hostname", name)
+
+    def make_sr(self, uuid: str, sr_type: str) -> tuple[int, int] | None:
+        if sr_type not in ("ext", "file"):
+            return None
+        mount = self.path(SR_MOUNT) / uuid
+        mount.mkdir(parents=True, exist_ok=True)
+        st = os.statvfs(mount)
+        return st.f_blocks * st.f_frsize, (st.f_blocks - st.f_bfree) * st.f_frsize
+
+    def set_management_interface(self, bridge: str) -> None:
+        inventory = self.path("etc/xensource-inventory")
+        try:
+            text = inventory.read_text()
+        except OSError:
+            return
+        line = f"MANAGEMENT_INTERFACE='{bridge}'"
+        if re.search(r"^MANAGEMENT_INTERFACE=", text, re.MULTILINE):
+            text = re.sub(r"^MANAGEMENT_INTERFACE=.*$", line, text, flags=re.MULTILINE)
+        else:
+            text = text.rstrip("\n") + "\n" + line + "\n"
+        self._write("etc/xensource-inventory", text)

@@ -1,0 +1,317 @@
+"""XenAPI messages with behaviour of their own (the generic ones are in store.py).
+
+Each is registered with its parameters' wire types, in the order XAPI's datamodel
+gives them; the handler gets the Api and the unmarshalled parameters (after the
+session). Behaviour follows xapi-project/xen-api ocaml/xapi/*.ml at v26.1.4, cited
+per message. What the machine must do (a NIC address, a hostname, an SR directory)
+goes through api.machine (machine.py), so the same code serves tests and the
+stand-in box.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Callable
+
+from . import plugins, seed, wire
+from .failure import Failure
+from .store import NULL_REF
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: wire.Type
+    default: object = _MISSING
+
+    @property
+    def required(self) -> bool:
+        return self.default is _MISSING
+
+
+@dataclass(frozen=True)
+class Message:
+    name: str
+    fn: Callable
+    params: tuple[Param, ...]
+    session: bool = True  # the first wire parameter is a session reference
+    readonly: bool = False
+
+    @property
+    def required(self) -> int:
+        return sum(1 for p in self.params if p.required)
+
+
+MESSAGES: dict[str, Message] = {}
+
+
+def message(name: str, *params: Param, session: bool = True, readonly: bool = False):
+    def register(fn):
+        MESSAGES[name] = Message(name, fn, params, session, readonly)
+        return fn
+    return register
+
+
+def P(name, type_, default=_MISSING) -> Param:
+    return Param(name, type_, default)
+
+
+def ref(cls: str, name: str = "self") -> Param:
+    return Param(name, wire.Ref(cls))
+
+
+S, B, I, M = wire.STRING, wire.BOOL, wire.INT, wire.MAP
+
+
+# ------------------------------------------------------------------ session (xapi_session.ml)
+
+
+@message("session.login_with_password", P("uname", S), P("pwd", S), P("version", S, "1.0"),
+         P("originator", S, ""), session=False)
+def login_with_password(api, uname, pwd, version, originator):
+    return api.login(uname, pwd, version, originator)
+
+
+@message("session.slave_local_login_with_password", P("uname", S), P("pwd", S), session=False)
+def slave_local_login_with_password(api, uname, pwd):
+    return api.login(uname, pwd, "1.0", "")
+
+
+@message("session.logout")
+def logout(api):
+    api.sessions.destroy(api.current_session)
+    return ""
+
+
+@message("session.local_logout")
+def local_logout(api):
+    api.sessions.destroy(api.current_session)
+    return ""
+
+
+# ------------------------------------------------------------------ host (xapi_host.ml)
+
+
+@message("host.call_plugin", ref("host", "host"), P("plugin", S), P("fn", S), P("args", M))
+def host_call_plugin(api, host, plugin, fn, args):
+    api.store.record("host", host)
+    return plugins.call(api.plugin_dir, plugin, fn, args, api=api, host=host)
+
+
+@message("host.compute_free_memory", ref("host", "host"), readonly=True)
+def host_compute_free_memory(api, host):
+    """Free memory as the host's metrics report it (nothing is being started, so nothing is reserved)."""
+    metrics = api.store.record("host", host).get("metrics", NULL_REF)
+    return api.store.record("host_metrics", metrics).get("memory_free", 0)
+
+
+@message("host.get_management_interface", ref("host", "host"), readonly=True)
+def host_get_management_interface(api, host):
+    api.store.record("host", host)
+    found = api.store.find("PIF", host=host, management=True)
+    if not found:
+        raise Failure("PIF_NOT_PRESENT", host, "")
+    return found[0]
+
+
+def _valid_hostname(hostname: str) -> None:
+    # xapi_host.ml set_hostname_live: letters, digits, '-' and '.'; no '-' at either end.
+    if not hostname:
+        raise Failure("HOST_NAME_INVALID", "hostname empty")
+    if len(hostname) > 255:
+        raise Failure("HOST_NAME_INVALID", "hostname is too long")
+    allowed = all(c.isascii() and (c.isalnum() or c in "-.") for c in hostname)
+    if not allowed or hostname[0] == "-" or hostname[-1] == "-":
+        raise Failure("HOST_NAME_INVALID", "hostname contains invalid characters")
+
+
+@message("host.set_hostname_live", ref("host", "host"), P("hostname", S))
+def host_set_hostname_live(api, host, hostname):
+    rec = api.store.record("host", host)
+    _valid_hostname(hostname)
+    api.machine.set_hostname(hostname)
+    api.store.update("host", host, hostname=hostname)
+    # helpers.ml update_domain_zero_name: the control domain's default label follows.
+    dom0 = rec.get("control_domain", NULL_REF)
+    if dom0 in api.store.classes.get("VM", {}):
+        label = api.store.record("VM", dom0).get("name_label", "")
+        if label.startswith("Control domain on host: "):
+            api.store.update("VM", dom0, name_label=f"Control domain on host: {hostname}")
+    return ""
+
+
+@message("host.management_reconfigure", ref("PIF", "pif"))
+def host_management_reconfigure(api, pif):
+    """xapi_host.ml management_reconfigure: the PIF's network becomes the management
+    interface (the inventory's MANAGEMENT_INTERFACE); update_management_flags moves the
+    flag; the host's address follows the management PIF (xapi_mgmt_iface.ml)."""
+    store = api.store
+    rec = store.record("PIF", pif)
+    pools = store.classes.get("pool", {})
+    if any(p.get("ha_enabled") for p in pools.values()):
+        raise Failure("HA_IS_ENABLED")
+    if rec.get("managed", True):
+        if rec.get("bond_slave_of", NULL_REF) in store.classes.get("Bond", {}):
+            raise Failure("PIF_ALREADY_BONDED", pif)
+        # xapi_pif.ml assert_valid_ip_configuration
+        if rec.get("primary_address_type", "IPv4") == "IPv4" and rec.get("ip_configuration_mode") == "None":
+            raise Failure("PIF_HAS_NO_NETWORK_CONFIGURATION", pif)
+    if rec.get("management"):
+        return ""
+    network = store.record("network", rec["network"])
+    api.machine.set_management_interface(network.get("bridge", ""))
+    store.update("PIF", pif, currently_attached=True)
+    update_management_flags(api, rec["host"], rec["network"])
+    store.update("host", rec["host"], address=store.record("PIF", pif).get("IP", ""))
+    return ""
+
+
+def update_management_flags(api, host: str, network: str) -> None:
+    """xapi_pif.ml update_management_flags: the host's PIFs on the management network are
+    management PIFs, the others are not."""
+    for ref_ in api.store.find("PIF", host=host):
+        wanted = api.store.record("PIF", ref_).get("network") == network
+        if api.store.record("PIF", ref_).get("management") != wanted:
+            api.store.update("PIF", ref_, management=wanted)
+
+
+# ------------------------------------------------------------------ PIF (xapi_pif.ml)
+
+
+@message("PIF.scan", ref("host", "host"))
+def pif_scan(api, host):
+    """Introduce a PIF for every physical NIC of the host that has none yet (by device name)."""
+    store = api.store
+    store.record("host", host)
+    known = {store.record("PIF", p).get("device") for p in store.find("PIF", host=host)}
+    for nic in api.machine.nics():
+        if nic.device not in known:
+            seed.add_pif(store, host, nic.device, nic.mac, mtu=nic.mtu)
+    management = [p for p in store.find("PIF", host=host, management=True)]
+    if management:
+        update_management_flags(api, host, store.record("PIF", management[0])["network"])
+    return ""
+
+
+def _assert_ip(param: str, value: str) -> None:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise Failure("INVALID_IP_ADDRESS_SPECIFIED", param) from None
+
+
+@message("PIF.reconfigure_ip", ref("PIF"), P("mode", wire.Enum("None", "DHCP", "Static")), P("IP", S),
+         P("netmask", S), P("gateway", S), P("DNS", S))
+def pif_reconfigure_ip(api, pif, mode, IP, netmask, gateway, DNS):
+    store = api.store
+    rec = store.record("PIF", pif)
+    if not rec.get("managed", True):
+        raise Failure("PIF_UNMANAGED", pif)
+    if mode == "Static":
+        _assert_ip("IP", IP)
+        _assert_ip("netmask", netmask)
+    for param, value in (("IP", IP), ("netmask", netmask), ("gateway", gateway)):
+        if value:
+            _assert_ip(param, value)
+    if rec.get("management") and mode == "None" and rec.get("primary_address_type", "IPv4") == "IPv4":
+        raise Failure("PIF_IS_MANAGEMENT_IFACE", pif)
+    ipv4_dns = []
+    for server in DNS.split(","):
+        try:
+            if server and ipaddress.ip_address(server).version == 4:
+                ipv4_dns.append(server)
+        except ValueError:
+            continue
+    if mode == "DHCP":
+        IP = netmask = gateway = ""
+    store.update("PIF", pif, ip_configuration_mode=mode, IP=IP, netmask=netmask, gateway=gateway,
+                 DNS=",".join(ipv4_dns))
+    if rec.get("currently_attached"):
+        _bring_up(api, pif)
+    return ""
+
+
+def _bring_up(api, pif: str) -> None:
+    """nm.ml bring_pif_up: configure the device as the record says; for DHCP, record the lease."""
+    rec = api.store.record("PIF", pif)
+    lease = api.machine.apply_ip(rec["device"], rec.get("ip_configuration_mode", "None"), rec.get("IP", ""),
+                                 rec.get("netmask", ""), rec.get("gateway", ""), rec.get("DNS", ""))
+    if lease:
+        api.store.update("PIF", pif, IP=lease[0], netmask=lease[1])
+    api.store.update("PIF", pif, currently_attached=True)
+    if rec.get("management"):
+        api.store.update("host", rec["host"], address=rec.get("IP", ""))
+
+
+@message("PIF.plug", ref("PIF"))
+def pif_plug(api, pif):
+    api.store.record("PIF", pif)
+    _bring_up(api, pif)
+    return ""
+
+
+@message("PIF.unplug", ref("PIF"))
+def pif_unplug(api, pif):
+    rec = api.store.record("PIF", pif)
+    if rec.get("disallow_unplug"):
+        raise Failure("PIF_DOES_NOT_ALLOW_UNPLUG", pif)
+    if rec.get("management"):
+        raise Failure("PIF_IS_MANAGEMENT_IFACE", pif)
+    api.store.update("PIF", pif, currently_attached=False)
+    return ""
+
+
+@message("PIF.set_disallow_unplug", ref("PIF"), P("value", B))
+def pif_set_disallow_unplug(api, pif, value):
+    api.store.record("PIF", pif)
+    api.store.update("PIF", pif, disallow_unplug=value)
+    return ""
+
+
+# ------------------------------------------------------------------ SR (xapi_sr.ml)
+
+
+@message("SR.scan", ref("SR", "sr"))
+def sr_scan(api, sr):
+    """Rescan: a file-based SR on the real machine takes its directory's size again."""
+    rec = api.store.record("SR", sr)
+    sizes = api.machine.make_sr(rec["uuid"], rec.get("type", "")) if api.guest else None
+    if sizes:
+        api.store.update("SR", sr, physical_size=sizes[0], physical_utilisation=sizes[1])
+    return ""
+
+
+@message("SR.create", ref("host", "host"), P("device_config", M), P("physical_size", I), P("name_label", S),
+         P("name_description", S), P("type", S), P("content_type", S), P("shared", B), P("sm_config", M, {}))
+def sr_create(api, host, device_config, physical_size, name_label, name_description, type, content_type, shared,
+              sm_config):
+    store = api.store
+    store.record("host", host)
+    if not any(sm.get("type") == type.lower() for sm in store.classes.get("SM", {}).values()):
+        raise Failure("SR_UNKNOWN_DRIVER", type)
+    sr, _ = seed.add_sr(store, host, name_label, type.lower(), device_config, physical_size or seed.SR_SIZE,
+                        content_type, shared, sm_config, name_description)
+    sizes = api.machine.make_sr(store.record("SR", sr)["uuid"], type.lower())
+    if sizes:
+        store.update("SR", sr, physical_size=sizes[0], physical_utilisation=sizes[1])
+    return sr
+
+
+# ------------------------------------------------------------------ pool (xapi_pool.ml)
+
+
+@message("pool.sync_database")
+def pool_sync_database(api):
+    api.persist(force=True)
+    return ""
+
+
+@message("pool.enable_tls_verification")
+def pool_enable_tls_verification(api):
+    for cls in ("pool", "host"):
+        for ref_ in api.store.classes.get(cls, {}):
+            api.store.update(cls, ref_, tls_verification_enabled=True)
+    return ""
