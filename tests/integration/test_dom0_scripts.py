@@ -35,6 +35,7 @@ FIRST_BOOT_UNITS = ("xenlab-new-identity", "xapi-wait-init-complete", "network-i
                     "control-domain-params-init", "generate-iscsi-iqn", "create-guest-templates")
 SCRIPTS = PROJECT_DIR / "packer" / "scripts"
 PYTHON3_LOG = "/var/log/xenlab-standin/python3-calls.log"
+XE_IGNORED_LOG = "/var/log/xenlab-standin/xe-ignored-parameters.log"
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +125,8 @@ def test_first_boot_gives_the_copy_new_installation_and_control_domain_uuids(hos
         assert after[key] != copied[key], f"{key} did not change across generalise and reboot"
     # XAPI (the simulator) built its new database from the new inventory.
     assert xe(host, "host-list", "--minimal") == after["INSTALLATION_UUID"]
-    assert xe(host, "vm-list", "is-control-domain=true", "params=uuid", "--minimal") == after["CONTROL_DOMAIN_UUID"]
+    assert xe(host, "host-param-get", f"uuid={after['INSTALLATION_UUID']}",
+              "param-name=control-domain-uuid") == after["CONTROL_DOMAIN_UUID"]
 
 
 def test_first_boot_units_ran_again_and_wrote_their_stamps(host, copied):
@@ -174,6 +176,16 @@ def test_management_ip_again_changes_nothing(host, managed, lab_cfg):
     out = run(host, f"/tmp/management-ip.sh {xs['mac']} {xs['ip']} {lab_cfg['network']['netmask']} "
                     f"{xs['hostname']}", timeout=600)
     assert "management interface is now" in out
+
+
+def test_no_xe_call_used_a_parameter_real_xe_would_ignore(host, managed):
+    ignored = host.ssh(f"cat {XE_IGNORED_LOG}", timeout=30)
+    assert ignored.returncode != 0 or not ignored.stdout.strip(), \
+        f"xe calls with parameters real xe silently ignores:\n{ignored.stdout}"
+    # The log is really kept: a call with a parameter xe ignores lands in it.
+    run(host, "xe pool-sync-database xenlab-test-ignored=1")
+    assert "xenlab-test-ignored" in run(host, f"cat {XE_IGNORED_LOG}")
+    run(host, f"rm -f {XE_IGNORED_LOG}")
 
 
 def test_nothing_called_python3(host, managed):

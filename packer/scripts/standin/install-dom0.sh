@@ -21,18 +21,14 @@ chmod -R go-w /opt/xenlab
 mkdir -p /etc/xenlab-sim
 chmod 0700 /etc/xenlab-sim
 (umask 077 && printf '%s' "$XENLAB_ROOT_PASSWORD" > /etc/xenlab-sim/password)
-mkdir -p /etc/xapi.d/plugins /var/lib/xcp /var/lib/misc
+mkdir -p /etc/xapi.d/plugins /var/lib/xcp /var/lib/misc /var/log/xenlab-standin
 chmod 0755 /etc/xapi.d /etc/xapi.d/plugins
 
 # dom0's tools where dom0 has them: /opt/xensource/bin (xe also as /usr/bin/xe,
 # xapi-project/xen-api Makefile), the first-boot scripts in /opt/xensource/libexec.
 mkdir -p /opt/xensource/bin /opt/xensource/libexec
-cat > /opt/xensource/bin/xe <<'XE'
-#!/bin/sh
-# xe, backed by xenlab's simulator (its CLI socket /var/lib/xcp/xapi, as XAPI's).
-PYTHONPATH=/opt/xenlab PYTHONDONTWRITEBYTECODE=1 exec /usr/bin/python3 -m xenlab.sim.xe "$@"
-XE
-chmod 0755 /opt/xensource/bin/xe
+# xe: the simulator's client (/usr/bin/python3 by its full path), on XAPI's socket.
+install -m 0755 /opt/xenlab/xenlab/sim/xe /opt/xensource/bin/xe
 ln -sf /opt/xensource/bin/xe /usr/bin/xe
 install -m 0755 "$files/bin/xapi-wait-init-complete" /opt/xensource/bin/
 for script in network-init storage-init control-domain-params-init generate-iscsi-iqn; do
