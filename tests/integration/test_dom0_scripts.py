@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from tests.support.netns import SupportError
 from tests.support.qemu_host import QemuHost
 from tests.support.standin_lab import config_toml
 from xenlab.core import config
@@ -75,8 +76,11 @@ def wait_for_first_boot(host) -> float:
     started = time.monotonic()
     deadline = started + FIRST_BOOT_S
     while time.monotonic() < deadline:
-        jobs = host.ssh("systemctl list-jobs --no-legend", timeout=30)
-        if jobs.returncode == 0 and not jobs.stdout.strip():
+        try:
+            jobs = host.ssh("systemctl list-jobs --no-legend", timeout=30)
+        except SupportError:  # network-init re-runs DHCP on the NIC SSH comes in on: try again
+            jobs = None
+        if jobs is not None and jobs.returncode == 0 and not jobs.stdout.strip():
             break
         time.sleep(5)
     else:
