@@ -12,12 +12,15 @@ stuck jobs, it does not hang.
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.support.netns import SupportError
+from tests.support.prereq import IN_CI, require_root, require_tool
 from tests.support.qemu_host import QemuHost
 from tests.support.standin_lab import config_toml
 from xenlab.core import config
@@ -49,8 +52,20 @@ def lab_cfg(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def host(standin_build, lab_cfg, tmp_path_factory):
-    with QemuHost(standin_build.box_image(), tmp_path_factory.mktemp("dom0-vm"), packer.vagrant_key(),
+def box_image(request):
+    """The built stand-in box's disk. A developer may point XENLAB_TEST_STANDIN_IMAGE at a
+    box.img built from this checkout to skip the build; CI always builds cold."""
+    given = os.environ.get("XENLAB_TEST_STANDIN_IMAGE")
+    if given and not IN_CI:
+        return Path(given)
+    return request.getfixturevalue("standin_build").box_image()
+
+
+@pytest.fixture(scope="module")
+def host(box_image, lab_cfg, tmp_path_factory):
+    require_root()
+    require_tool("qemu-system-x86_64", "qemu-img", "ssh", "scp")
+    with QemuHost(box_image, tmp_path_factory.mktemp("dom0-vm"), packer.vagrant_key(),
                   private_mac=lab_cfg["xenserver"]["mac"], boot_timeout=BOOT_S) as vm:
         vm.timings = {}
         yield vm
