@@ -13,8 +13,8 @@ with user networking and `restrict=on` on every NIC: the guest reaches nothing, 
 the only way in is an SSH forward on 127.0.0.1. The first NIC is the one Vagrant's
 management network would be; the second carries the lab's private MAC, like the
 lab's private network. Logins use the vagrant user and Vagrant's insecure key, as
-Vagrant does. Every wait is bounded; stop() kills the QEMU process it started, by
-its pid.
+Vagrant does, over one shared connection per boot (as Packer's). Every wait is
+bounded; stop() kills the QEMU process it started, by its pid.
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ class QemuHost:
         return self
 
     def stop(self) -> None:
+        # The shared connection's master process goes first (it would linger 120 s).
+        subprocess.run(["ssh", *self._ssh_options(), "-p", str(self.port), "-O", "exit", "vagrant@127.0.0.1"],
+                       capture_output=True, timeout=30)
         if self.proc and self.proc.poll() is None:
             stop_pid(self.proc.pid, timeout=20)
             try:
@@ -135,10 +138,14 @@ class QemuHost:
             return "(no console log)"
 
     def _ssh_options(self) -> list[str]:
+        # One connection for every command, as Packer's communicator keeps one: a
+        # command may remove the SSH host keys (generalise.sh) and the next still runs.
         return ["-F", "/dev/null", "-i", str(self.key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+                "-o", "ControlMaster=auto", "-o", f"ControlPath={self.workdir / 'ssh-control'}",
+                "-o", "ControlPersist=120"]
 
     def _ssh(self, remote: str, timeout: float, check_connection: bool = True) -> subprocess.CompletedProcess:
         argv = ["ssh", *self._ssh_options(), "-p", str(self.port), "vagrant@127.0.0.1", remote]
