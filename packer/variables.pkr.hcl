@@ -186,11 +186,6 @@ variable "needs_uplink" {
   default = true
 }
 
-variable "host_tools" {
-  type    = list(string)
-  default = []
-}
-
 variable "disk_gb_needed" {
   type    = number
   default = 25
@@ -204,6 +199,11 @@ variable "build_timeout_s" {
 variable "up_timeout_s" {
   type    = number
   default = 14400
+}
+
+variable "nova_probe" {
+  type    = bool
+  default = false
 }
 
 variable "devstack_suites" {

@@ -13,6 +13,8 @@ import sys
 
 from invoke import Collection, Exit, task
 
+from .arguments import XTask
+
 CONFIG_HELP = "path to xenlab.toml (default: ./xenlab.toml, or $XENLAB_CONFIG)"
 FLAVOUR_HELP = "flavour to use instead of lab.flavour (e.g. standin, xcp-ng-8.3)"
 
@@ -35,7 +37,7 @@ def xtask(*args, **kwargs):
         params = inspect.signature(fn).parameters
         common = {"config": CONFIG_HELP, "flavour": FLAVOUR_HELP}
         helps = {k: v for k, v in common.items() if k in params} | kwargs.pop("help", {})
-        return task(*args, help=helps, **kwargs)(body)
+        return task(*args, help=helps, klass=XTask, **kwargs)(body)
 
     return decorate
 
@@ -60,20 +62,22 @@ def plan(c, config=None, flavour=None):
 @xtask(help={"force": "bring the machines up and wire again even if they are up and current"})
 def up(c, config=None, flavour=None, force=False):
     """Bring up the lab's machines: up-xenserver, wire, up-devstack."""
+    from .commands import preflight
     from .core import lifecycle, plan as plan_mod
 
     cfg = load_config(config, flavour)
-    plan_mod.render_all(cfg, quiet=True)
     span = lifecycle.machine_span()
+    preflight.check(cfg, span)
+    plan_mod.render_all(cfg, quiet=True)
     lifecycle.run_sequence(cfg, only=span, force_from=span[0] if force else None)
 
 
-@xtask()
-def down(c, config=None, flavour=None):
-    """Destroy the lab's machines and their libvirt volumes; forget its machine stages."""
+@xtask(help={"purge": "also remove the box images from the libvirt pool, the lab's snapshots and its password pin"})
+def down(c, config=None, flavour=None, purge=False):
+    """Destroy the lab's machines and their volumes; forget its machine stages (the box images stay)."""
     from .stages import up as up_stage
 
-    up_stage.down(load_config(config, flavour))
+    up_stage.down(load_config(config, flavour), purge=purge)
 
 
 @xtask(help={"json": "print machine-readable JSON"})
@@ -97,9 +101,12 @@ def doctor(c, config=None, flavour=None, json=False):
 @xtask(help={"force": "rebuild even when the inputs did not change"})
 def build(c, config=None, flavour=None, force=False):
     """Build the lab's Vagrant box with Packer (skipped when its inputs did not change)."""
+    from .commands import preflight
     from .core import lifecycle
 
-    lifecycle.run_stage(load_config(config, flavour), "build", force=force)
+    cfg = load_config(config, flavour)
+    preflight.check(cfg, ["build"])
+    lifecycle.run_stage(cfg, "build", force=force)
 
 
 @xtask(help={"unit": "only the fast unit tests", "k": "pytest -k expression", "x": "stop at first failure"})
@@ -132,20 +139,22 @@ def wire(c, config=None, flavour=None, host=None, force=False):
 
 @xtask(help={"port": "loopback port to serve on (default 8080)", "pool_size": "hosts in the simulated pool (1-1024)",
              "plugin_dir": "dom0 plugin directory (default .xenlab/<lab>/sim/plugins)"})
-def sim(c, config=None, port="8080", pool_size="1", plugin_dir=None):
+def sim(c, config=None, port=8080, pool_size=1, plugin_dir=None):
     """Serve the XenAPI simulator on 127.0.0.1 (log in as the lab's user and password)."""
-    # Values arrive as text and are checked by the simulator's own rules: one line, exit 2.
+    # Whole numbers are parsed by xenlab/arguments.py; their ranges are the simulator's own (options.py).
     from .commands import sim as sim_mod
 
     sim_mod.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)
 
 
-@xtask(iterable=["path"], help={"path": "a local.conf or nova.conf to check (repeatable)", "json": "print JSON"})
-def check_config(c, path, json=False):
+@xtask(iterable=["path"], positional=["path"],
+       help={"path": "a local.conf or nova.conf to check (the first may be given bare; repeatable)",
+             "json": "print JSON"})
+def check_config(c, path=None, json=False):
     """Report settings in local.conf/nova.conf that break Nova's independent compute."""
     from .devstack import restrictions
 
-    restrictions.report(path, as_json=json)
+    restrictions.report(path or [], as_json=json)
 
 
 @xtask(help={
@@ -165,34 +174,68 @@ def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, de
         lifecycle.run_stage(cfg, "verify", force=True)
 
 
-@xtask(name="lab", help={"from_": "redo the stages from this one on (build, up-xenserver, wire, up-devstack, verify)"})
-def lab_(c, config=None, flavour=None, from_=None):
+@xtask(name="lab", help={
+    "from_": "redo the stages from this one on (build, up-xenserver, wire, up-devstack, verify)",
+    "snapshot": "restore this snapshot if the lab has it (then verify); else run the lab and take it",
+})
+def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     """build -> up-xenserver -> wire -> up-devstack -> verify, resuming after the last finished stage."""
-    from .commands import status as status_mod
+    from .commands import preflight, snapshot as snapshot_mod, status as status_mod
     from .core import lifecycle, plan as plan_mod
+    from .machines import snapshots
 
     cfg = load_config(config, flavour)
     if from_:
         lifecycle.stage(from_)  # an unknown name is a config error before anything runs
+    preflight.check(cfg, lifecycle.names())
     plan_mod.render_all(cfg, quiet=True)
-    lifecycle.run_sequence(cfg, force_from=from_)
+    if snapshot and snapshots.check_name(snapshot) in snapshots.names(cfg) and not from_:
+        snapshot_mod.restore(cfg, snapshot)
+    else:
+        lifecycle.run_sequence(cfg, force_from=from_)
+        if snapshot:
+            snapshot_mod.take(cfg, snapshot)
     status_mod.show(cfg)
+
+
+SNAPSHOT_HELP = "the snapshot's name (default: default)"
+
+
+@xtask(help={"name": SNAPSHOT_HELP, "delete": "delete the snapshot instead of taking it"})
+def snapshot(c, config=None, flavour=None, name="default", delete=False):
+    """Save the verified lab's machines (memory and disks) as a snapshot; the lab runs on."""
+    from .commands import snapshot as snapshot_mod
+
+    cfg = load_config(config, flavour)
+    (snapshot_mod.delete if delete else snapshot_mod.take)(cfg, name)
+
+
+@xtask(help={"name": SNAPSHOT_HELP})
+def restore(c, config=None, flavour=None, name="default"):
+    """Bring the lab back from a snapshot (no boot), then verify it."""
+    from .commands import snapshot as snapshot_mod
+    from .core import plan as plan_mod
+
+    cfg = load_config(config, flavour)
+    plan_mod.render_all(cfg, quiet=True)
+    snapshot_mod.restore(cfg, name)
 
 
 @xtask(help={
     "machine": "the Vagrant machine the trigger fired for (xenserver or devstack)",
-    "event": "up or destroy",
+    "event": "before-up, up or destroy",
     "provisioned": "Vagrant ran the machine's provisioners in this `up`",
 })
 def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False):
     """Run by the Vagrantfile's triggers on a plain `vagrant up`/`destroy`: record it, wire."""
     from .stages import up as up_stage
 
-    if event not in ("up", "destroy"):
+    if event not in ("before-up", "up", "destroy"):
         from .errors import ConfigError
 
-        raise ConfigError(f"vagrant-hook: --event must be up or destroy, not {event!r}")
+        raise ConfigError(f"vagrant-hook: --event must be before-up, up or destroy, not {event!r}")
     up_stage.vagrant_hook(load_config(config, flavour), machine, event, provisioned)
 
 
-ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, vagrant_hook)
+ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, snapshot, restore,
+                vagrant_hook)

@@ -3,6 +3,11 @@
 `invoke verify` renders what the lab should look like (no secret) into a JSON
 file named by XENLAB_VERIFY_CONTEXT, and passes the XenAPI password, when a
 check needs it, in XENLAB_PASSWORD (environment, never argv).
+
+Each host's facts come from one remote command (`gather`): a POSIX sh script
+whose sections the checks then read, so a suite costs one SSH round trip per
+concern rather than one per file attribute. The scripts use what every dom0 has
+(sh, coreutils, iptables, ip, curl; no python: 8.2's dom0 has no python3).
 """
 
 import json
@@ -29,6 +34,32 @@ def password():
     if not value:
         pytest.exit("XENLAB_PASSWORD is not set: run these suites through `invoke verify`", returncode=2)
     return value
+
+
+MARK = "@@xenlab:"
+
+
+def _gather(host, sections: dict[str, str]) -> dict[str, str]:
+    """Run every section's shell in one command; {name: its output (stdout and stderr)}."""
+    script = "\n".join(f"echo '{MARK}{name}'\n( {body}\n) 2>&1" for name, body in sections.items())
+    out = host.run(script)
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in out.stdout.splitlines():
+        if line.startswith(MARK):
+            current = found.setdefault(line[len(MARK):], [])
+        elif current is not None:
+            current.append(line)
+    missing = [name for name in sections if name not in found]
+    assert not missing, f"the facts script did not run to the end on {host.backend.hostname} " \
+                        f"(missing: {', '.join(missing)}; rc {out.rc}): {out.stderr.strip()[-200:]}"
+    return {name: "\n".join(lines) for name, lines in found.items()}
+
+
+@pytest.fixture(scope="session")
+def gather():
+    """`gather(host, {section: shell})`: every section in one remote command."""
+    return _gather
 
 
 def pytest_configure(config):

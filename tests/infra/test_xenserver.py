@@ -1,83 +1,94 @@
-"""The XenServer host (or its stand-in): what Nova's independent compute needs from dom0."""
+"""The XenServer host (or its stand-in): what Nova's independent compute needs from dom0.
 
+Every dom0 fact comes from one remote command (see conftest.gather).
+"""
+
+import re
 import shlex
 
 import pytest
 
 # A login with a wrong password must be refused by XAPI itself: proves it answers
-# on port 80 without needing the secret on the host's command line. bash and
-# coreutils only: XCP-ng 8.2's dom0 has no python3, and the stand-in's python3 is a
-# shim that records every call.
-LOGIN = ("<?xml version='1.0'?><methodCall><methodName>session.login_with_password</methodName><params>"
-         "<param><value><string>root</string></value></param>"
-         "<param><value><string>not-the-password</string></value></param></params></methodCall>")
-XAPI_PROBE = (
-    "body=" + shlex.quote(LOGIN) + "; exec 3<>/dev/tcp/127.0.0.1/80 && "
-    "printf 'POST / HTTP/1.0\\r\\nContent-Type: text/xml\\r\\nContent-Length: %d\\r\\n\\r\\n%s' "
-    "\"${#body}\" \"$body\" >&3 && timeout 20 cat <&3"
-)
-
-
-def test_xapi_answers_on_port_80(host):
-    out = host.run(f"bash -c {shlex.quote(XAPI_PROBE)}")
-    assert out.rc == 0, f"XAPI does not answer on http://127.0.0.1/ in dom0 ({out.stderr.strip()}): " \
-                        "start xapi (systemctl restart xapi)"
-    assert "Failure" in out.stdout and "SESSION_AUTHENTICATION_FAILED" in out.stdout, \
-        f"XAPI answered {out.stdout.strip()[-300:]!r} to a wrong password; expected SESSION_AUTHENTICATION_FAILED"
+# on port 80 without needing the secret on the host's command line. No python: XCP-ng
+# 8.2's dom0 has no python3, and the stand-in's python3 is a shim that records every call.
+LOGIN_WRONG = ("<?xml version='1.0'?><methodCall><methodName>session.login_with_password</methodName><params>"
+               "<param><value><string>root</string></value></param>"
+               "<param><value><string>not-the-password</string></value></param></params></methodCall>")
 
 
 @pytest.fixture(scope="module")
-def plugin_dir(host, ctx):
-    found = next((d for d in ctx["xenserver"]["plugin_dirs"] if host.file(d).is_directory), None)
+def dom0(host, ctx, gather):
+    dirs = " ".join(shlex.quote(d) for d in ctx["xenserver"]["plugin_dirs"])
+    return gather(host, {
+        "plugin_dir": f"for d in {dirs}; do if [ -d \"$d\" ]; then echo \"$d\"; break; fi; done",
+        "plugins": f"for d in {dirs}; do if [ -d \"$d\" ]; then cd \"$d\" && stat -c '%n %a' -- *; break; fi; done",
+        "plugin_version": f"for d in {dirs}; do if [ -d \"$d\" ]; then cat \"$d/dom0_plugin_version.py\"; break; fi; done",
+        "iptables": "iptables -S",
+        "dirs": "for p in /images /boot/guest; do if [ -e \"$p\" ]; then echo \"$p\"; fi; done",
+        "addresses": "ip -4 -o addr show",
+        "authorized_keys": "cat /root/.ssh/authorized_keys",
+        "xapi": f"curl -s -S -m 20 -H 'Content-Type: text/xml' --data-binary {shlex.quote(LOGIN_WRONG)} "
+                "http://127.0.0.1/; echo; echo \"curl exit $?\"",
+    })
+
+
+def test_xapi_answers_on_port_80(dom0):
+    out = dom0["xapi"]
+    assert "curl exit 0" in out, f"XAPI does not answer on http://127.0.0.1/ in dom0 ({out.strip()[-200:]}): " \
+                                 "start xapi (systemctl restart xapi)"
+    status = re.search(r"<name>Status</name>\s*<value>(?:<string>)?(\w+)", out)
+    code = re.search(r"<name>ErrorDescription</name>.*?<string>(\w+)</string>", out, re.S)
+    got = [status.group(1) if status else "?", code.group(1) if code else "?"]
+    assert got == ["Failure", "SESSION_AUTHENTICATION_FAILED"], \
+        f"XAPI answered {got} to a wrong password; expected SESSION_AUTHENTICATION_FAILED"
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(dom0, ctx):
+    found = dom0["plugin_dir"].strip()
     assert found, f"no XAPI plugin directory in dom0 (looked in {', '.join(ctx['xenserver']['plugin_dirs'])})"
     return found
 
 
-def test_dom0_plugins_installed_and_executable(host, ctx, plugin_dir):
-    missing, not_exec = [], []
-    for name in ctx["xenserver"]["plugins"]:
-        f = host.file(f"{plugin_dir}/{name}")
-        if not f.exists:
-            missing.append(name)
-        elif not f.mode & 0o111:
-            not_exec.append(name)
+def test_dom0_plugins_installed_and_executable(dom0, ctx, plugin_dir):
+    modes = dict(line.rsplit(" ", 1) for line in dom0["plugins"].splitlines() if " " in line)
+    missing = [name for name in ctx["xenserver"]["plugins"] if name not in modes]
+    not_exec = [name for name in ctx["xenserver"]["plugins"] if name in modes and not int(modes[name], 8) & 0o111]
     assert not missing, f"os-xenapi dom0 plugins missing in {plugin_dir}: {', '.join(missing)}: run `invoke wire`"
     assert not not_exec, f"dom0 plugins not executable in {plugin_dir}: {', '.join(not_exec)}: " \
                          "run `invoke wire --force`"
 
 
-def test_dom0_plugin_version_matches_release(host, ctx, plugin_dir):
-    f = host.file(f"{plugin_dir}/dom0_plugin_version.py")
+def test_dom0_plugin_version_matches_release(dom0, ctx, plugin_dir):
     want = ctx["xenserver"]["plugin_version"]
-    assert f.exists, "dom0_plugin_version.py missing: run `invoke wire`"
-    assert f'PLUGIN_VERSION = "{want}"' in f.content_string, \
+    text = dom0["plugin_version"]
+    assert "PLUGIN_VERSION" in text, "dom0_plugin_version.py missing: run `invoke wire`"
+    assert f'PLUGIN_VERSION = "{want}"' in text, \
         f"dom0 plugins are not version {want} (os-xenapi {ctx['xenserver']['os_xenapi_version']}): " \
         "run `invoke wire --force`"
 
 
 @pytest.mark.parametrize("proto, port", [("tcp", 6640), ("udp", 4789)])
-def test_firewall_open_for_ovsdb_and_vxlan(host, proto, port):
-    rules = host.run("iptables -S").stdout
-    ok = any(f"-p {proto}" in r and f"--dport {port}" in r and "ACCEPT" in r for r in rules.splitlines())
+def test_firewall_open_for_ovsdb_and_vxlan(dom0, proto, port):
+    rules = dom0["iptables"].splitlines()
+    ok = any(f"-p {proto}" in r and f"--dport {port}" in r and "ACCEPT" in r for r in rules)
     assert ok, f"iptables has no ACCEPT rule for {proto}/{port} in dom0: run `invoke wire`"
 
 
 @pytest.mark.parametrize("path", ["/images", "/boot/guest"])
-def test_image_directories(host, path):
-    assert host.file(path).exists, f"{path} missing in dom0 (os-xenapi stores images there): run `invoke wire`"
+def test_image_directories(dom0, path):
+    assert path in dom0["dirs"].split(), f"{path} missing in dom0 (os-xenapi stores images there): run `invoke wire`"
 
 
-def test_management_address(host, ctx):
+def test_management_address(dom0, ctx):
     want = ctx["xenserver"]["ip"]
-    addrs = host.run("ip -4 -o addr show").stdout
-    assert f" {want}/" in addrs, f"dom0 does not hold the lab's management address {want}: " \
-                                 "re-run the xenserver provisioning (`vagrant provision xenserver`)"
+    assert f" {want}/" in dom0["addresses"], f"dom0 does not hold the lab's management address {want}: " \
+                                             "re-run the xenserver provisioning (`vagrant provision xenserver`)"
 
 
-def test_domzero_key_authorised_for_root(host, ctx):
-    keys = host.file("/root/.ssh/authorized_keys")
+def test_domzero_key_authorised_for_root(dom0, ctx):
     pub = ctx["xenserver"]["domzero_pubkey"].split()[1]
-    assert keys.exists and pub in keys.content_string, \
+    assert pub in dom0["authorized_keys"], \
         "the DOMZERO user's key is not in dom0 root's authorized_keys: run `invoke wire`"
 
 

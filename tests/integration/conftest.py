@@ -1,10 +1,17 @@
+"""A guard over every integration run: the logs the labs wrote are 0600 and redacted."""
+
 import pytest
 
+from tests.support.leaks import logs_not_private_or_not_redacted
 
-@pytest.fixture(scope="session")
-def standin_build(tmp_path_factory):
-    """One cold stand-in build per test session, for every test that needs the box."""
-    from tests.support import standin_build
+# The names the test modules give the passwords their labs use.
+SECRET_NAMES = ("PASSWORD", "SENTINEL")
 
-    with standin_build.built(tmp_path_factory.mktemp("standin-lab")) as lab:
-        yield lab
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_logs_are_private_and_redacted(request, tmp_path_factory):
+    """After the run, scan every lab folder the tests made (all under pytest's base temp)."""
+    yield
+    secrets = {value for item in request.session.items for name in SECRET_NAMES
+               if isinstance(value := getattr(item.module, name, None), str)}
+    assert logs_not_private_or_not_redacted(tmp_path_factory.getbasetemp(), secrets) == []

@@ -107,4 +107,74 @@ def test_secret_never_printed_nor_in_public_files(labroot):
     for task in ("plan", "doctor", "status"):
         done = run(BIN / "xenlab", task, "--config", labroot / "xenlab.toml", timeout=180)
         outputs += [done.stdout, done.stderr]
+    # check-config on files that hold the password in settings it flags.
+    nova, local = labroot / "nova.conf", labroot / "local.conf"
+    nova.write_text(f"[xenserver]\nconnection_password = {SENTINEL}$x\n")
+    local.write_text(f"[[local|localrc]]\nVIRT_DRIVER=xenserver\nXENAPI_PASSWORD=\"{SENTINEL} x\"\n")
+    nova.chmod(0o600), local.chmod(0o600)
+    for args in ([nova], [local], ["--json", "--path", nova, "--path", local]):
+        done = run(BIN / "xenlab", "check-config", *args)
+        assert done.returncode == 1 and "(hidden)" in done.stdout, done.stdout + done.stderr
+        outputs += [done.stdout, done.stderr]
     assert_no_leak(SENTINEL, labroot, *outputs)
+
+
+def test_the_default_flavour_on_a_host_whose_kvm_cannot_run_guests_stops_before_any_download(tmp_path):
+    """Issue 12: `invoke lab` went straight to Packer and died on the ISO's checksum download."""
+    from xenlab.commands import doctor
+    from xenlab.core import config, kvm
+
+    (tmp_path / "xenlab.toml").write_text('[lab]\nname = "real"\n')
+    verdict = kvm.verdict()
+    if verdict.usable:
+        # This host can run the real flavour (running lab here would download its ISO):
+        # the preflight's KVM check lets it through.
+        cfg = config.load(tmp_path / "xenlab.toml", environ={"XENLAB_PASSWORD": SENTINEL})
+        assert [f for f in doctor.check_kvm(cfg) if f.verdict == doctor.FAIL] == []
+        return
+    for program in ("xenlab", "invoke"):
+        for task in ("lab", "build", "up"):
+            done = run(BIN / program, task, "--config", tmp_path / "xenlab.toml", timeout=120)
+            assert done.returncode == 6, done.stdout + done.stderr
+            assert done.stderr.strip().splitlines() == [
+                f"xenlab: XCP-ng 8.3 LTS runs Xen inside a VM: this host's KVM cannot run a guest ({verdict.reason}):"
+                " use a host with nested KVM, or --flavour standin"]
+            assert SENTINEL not in done.stdout + done.stderr
+    # Nothing was fetched or built: no Packer log, no download cache.
+    assert not list(tmp_path.rglob("build-*.log")) and not list(tmp_path.rglob("packer_cache"))
+
+
+@pytest.mark.parametrize("program", ["invoke", "xenlab"])
+def test_check_config_takes_a_bare_path_as_users_type_it(tmp_path, program):
+    good = tmp_path / "nova.conf"
+    good.write_text("[DEFAULT]\ncompute_driver = xenapi.XenAPIDriver\n[xenserver]\nconnection_url = http://x\n"
+                    "connection_password = pw\nindependent_compute = True\ncheck_host = False\n")
+    bad = tmp_path / "bad.conf"
+    bad.write_text('[xenserver]\ncheck_host = True\n')
+    cli = [BIN / program] + (["--search-root", PROJECT] if program == "invoke" else [])
+    done = run(*cli, "check-config", good, cwd=tmp_path)
+    assert done.returncode == 0 and "1 file(s), no setting breaks" in done.stdout, done.stdout + done.stderr
+    done = run(*cli, "check-config", "nova.conf", "--path", bad, cwd=tmp_path)
+    assert done.returncode == 1 and "check_host" in done.stdout
+
+
+@pytest.mark.parametrize("argv", [["plan", "--bogus"], ["plan", "--flavour"], ["bogus"], ["sim", "--port", "abc"],
+                                  ["sim", "--pool-size", "x"], ["check-config"]])
+def test_parse_errors_are_one_line_usage_errors(argv):
+    done = run(BIN / "xenlab", *argv)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("xenlab: ")
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    # invoke's own Program parses before it loads tasks.py: one line too, its exit code 1.
+    done = run(BIN / "invoke", *argv)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_help_after_a_task_with_a_bare_path_is_help():
+    done = run(BIN / "xenlab", "check-config", "--help")
+    assert done.returncode == 0 and done.stdout.startswith("Usage: xenlab [--core-opts] check-config")
+    done = run(BIN / "invoke", "check-config", "--help")
+    assert done.returncode == 1 and done.stderr.strip() == (
+        "--help after check-config reads as a file: put it first (`--help check-config`)")
+    assert run(BIN / "invoke", "--help", "check-config").returncode == 0

@@ -5,6 +5,7 @@ check that wrongly passed could not let Vagrant fetch anything.
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -14,6 +15,7 @@ from tests.support.prereq import require_root, require_tool
 from xenlab.core.paths import PROJECT_DIR
 
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
+PASSWORD = "errors-only-pw"
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +26,11 @@ def ns():
         yield made
 
 
-def invoke_up(ns, tmp_path, toml: str, task: str = "up") -> subprocess.CompletedProcess:
+def invoke_up(ns, tmp_path, toml: str, task: str = "up", path: str | None = None) -> subprocess.CompletedProcess:
     (tmp_path / "xenlab.toml").write_text(toml)
-    env = {"XENLAB_CONFIG": str(tmp_path / "xenlab.toml"), "XENLAB_PASSWORD": "errors-only-pw"}
+    env = {"XENLAB_CONFIG": str(tmp_path / "xenlab.toml"), "XENLAB_PASSWORD": PASSWORD}
+    if path:
+        env["PATH"] = f"{path}:{os.environ['PATH']}"
     return ns.run([INVOKE, task], env=env, cwd=PROJECT_DIR, timeout=300, check=False)
 
 
@@ -38,10 +42,26 @@ def one_line_error(done: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+VIRTUALBOX = '[lab]\nname = "nobox"\nflavour = "standin"\nprovider = "virtualbox"\n'
+
+
+def test_virtualbox_provider_without_virtualbox_says_where_it_comes_from(ns, tmp_path):
+    done = invoke_up(ns, tmp_path, VIRTUALBOX)
+    assert one_line_error(done) == ("xenlab: tool VBoxManage: missing (the VirtualBox provider): install VirtualBox "
+                                    "from virtualbox.org (Debian 12's archive has no virtualbox package)")
+    assert done.returncode == 3
+
+
 def test_missing_box_names_the_build_command(ns, tmp_path):
     # VirtualBox needs no libvirtd, so the box check is what stops it; no xenlab box
-    # is ever added for VirtualBox on this machine.
-    done = invoke_up(ns, tmp_path, '[lab]\nname = "nobox"\nflavour = "standin"\nprovider = "virtualbox"\n')
+    # is ever added for VirtualBox on this machine. Debian 12 has no VirtualBox: a
+    # VBoxManage that only answers --version stands in for it so the preflight lets
+    # `up` through (`vagrant box list` never runs it).
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "VBoxManage").write_text("#!/bin/sh\necho 7.0.0r0\n")
+    (stub / "VBoxManage").chmod(0o755)
+    done = invoke_up(ns, tmp_path, VIRTUALBOX, path=str(stub))
     line = one_line_error(done)
     assert done.returncode == 3
     assert line == ("xenlab: box xenlab/standin (virtualbox) is not installed: "

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from tests.support.dom0lab import Dom0Lab
+from tests.support.leaks import lab_logs, logs_not_private_or_not_redacted
 from tests.support.prereq import require_root, require_tool
 from xenlab.xenserver import osxenapi
 from xenlab.devstack import restrictions
@@ -44,6 +45,9 @@ def test_wire_end_to_end_then_no_op(tmp_path, work):
         first = lab.run_xenlab(work, "wire")
         assert first.returncode == 0, first.stdout + first.stderr
         assert PASSWORD not in first.stdout + first.stderr
+        # wire's log (dom0 over SSH, with the password in its environment) is private and redacted.
+        assert [p.name for p in lab_logs(work)] == ["wire.log"]
+        assert logs_not_private_or_not_redacted(work, {PASSWORD}) == []
 
         plugins = sorted(p.name for p in lab.plugin_dir.iterdir())
         assert "dom0_plugin_version.py" in plugins and "xenhost.py" in plugins and len(plugins) == 16

@@ -21,3 +21,21 @@ def assert_no_leak(secret: str, root: Path, *outputs: str) -> None:
     for text in outputs:
         assert secret not in text, "secret printed"
     assert files_leaking(secret, root) == []
+
+
+def lab_logs(root: Path) -> list[Path]:
+    """Every log a lab under root holds (.xenlab/<lab>/logs/*)."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.parent.name == "logs"
+                  and ".xenlab" in p.parts)
+
+
+def logs_not_private_or_not_redacted(root: Path, secrets: set[str]) -> list[str]:
+    """Lab logs under root that others may read, or that hold one of the secrets."""
+    bad = []
+    for path in lab_logs(root):
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        if mode != 0o600:
+            bad.append(f"{path} is {mode:04o}, not 0600")
+        data = path.read_bytes()
+        bad += [f"{path} holds a password" for secret in secrets if secret and secret.encode() in data]
+    return bad

@@ -101,6 +101,41 @@ fetch_images() {
   done
 }
 
+start_nova_probe() {
+  # Nova's compute probe, standing for nova-compute where stack.sh cannot run: its
+  # tree is on a disk of its own (found by label), its service answers on a socket.
+  local dev=/dev/disk/by-label/$XENLAB_PROBE_LABEL tries=0
+  until [ -e "$dev" ]; do
+    tries=$((tries + 1))
+    [ "$tries" -ge 30 ] && die "no disk labelled $XENLAB_PROBE_LABEL (Nova's probe) in this machine"
+    sleep 1
+  done
+  install -d -m 0755 "$XENLAB_PROBE_TREE"
+  grep -q " $XENLAB_PROBE_TREE " /etc/fstab ||
+    printf 'LABEL=%s %s ext4 ro,noload,nofail 0 0\n' "$XENLAB_PROBE_LABEL" "$XENLAB_PROBE_TREE" >> /etc/fstab
+  mountpoint -q "$XENLAB_PROBE_TREE" || mount "$XENLAB_PROBE_TREE"
+  cat > /etc/systemd/system/xenlab-nova-probe.service <<UNIT
+[Unit]
+Description=xenlab: Nova's XenAPI driver, standing for nova-compute (stand-in lab)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Environment=$XENLAB_PROBE_ENV
+ExecStart=$XENLAB_PROBE_SERVICE
+Restart=on-failure
+RestartSec=5
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable xenlab-nova-probe.service >/dev/null 2>&1
+  # Restarted on every provisioning: it reads nova.conf once, when it starts.
+  systemctl restart xenlab-nova-probe.service
+  say "Nova's compute probe runs as xenlab-nova-probe.service (tree from the $XENLAB_PROBE_LABEL disk)"
+}
+
 run_stack() {
   local stamp=$STACK_HOME/.xenlab-stacked digest
   digest=$(sha256sum "$DEVSTACK_DIR/local.conf" | cut -d' ' -f1)
@@ -123,6 +158,7 @@ if [ "$XENLAB_STANDIN" = yes ]; then
   install_nova_conf || true
   printf '%s\n' "Stand-in lab: this is not a DevStack checkout; local.conf was rendered by xenlab wire." \
     > "$DEVSTACK_DIR/XENLAB-STAND-IN"
+  if [ -n "${XENLAB_PROBE_LABEL:-}" ]; then start_nova_probe; fi
 else
   install_domzero_key || die "cannot provision DevStack without the DOMZERO key"
   clone_devstack

@@ -11,9 +11,10 @@ import os
 import shutil
 from dataclasses import asdict, dataclass
 
-from ..core import console, flavours, kvm, proc
+from ..core import console, flavours, hosttools, kvm, lifecycle, proc
 from ..core.proc import tool_version
-from ..errors import ToolError
+from ..errors import HostError, ToolError
+from ..machines import libvirt
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -25,44 +26,43 @@ class Finding:
     detail: str
 
 
-# Tools each kind of use needs: (command, version argv, why).
-TOOLS = {
-    "packer": (["packer", "version"], "builds the boxes"),
-    "vagrant": (["vagrant", "--version"], "runs the lab"),
-    "qemu-system-x86_64": (["qemu-system-x86_64", "--version"], "runs VMs (Packer's qemu builder, libvirt)"),
-    "qemu-img": (["qemu-img", "--version"], "makes and converts disk images"),
-    "virsh": (["virsh", "--version"], "talks to libvirt"),
-    "debootstrap": (["debootstrap", "--version"], "makes the stand-in's base image"),
-    "ssh": (["ssh", "-V"], "reaches dom0 and the machines"),
-    "VBoxManage": (["VBoxManage", "--version"], "VirtualBox provider"),
-}
+# What doctor looks at: every stage of the lifecycle, and its own probes.
+ALL_STAGES = (*lifecycle.names(), "doctor")
 
 
-def _tools_for(cfg) -> list[str]:
-    names = ["packer", "vagrant", "qemu-img", "ssh"]
-    if cfg.lab.provider == "libvirt":
-        names += ["qemu-system-x86_64", "virsh"]
-    else:
-        names += ["VBoxManage"]
-    return names + [t for t in flavours.load(cfg).host_tools if t in TOOLS]
+def _lab_tags(cfg) -> set[str]:
+    return hosttools.lab_tags(cfg.lab.provider, flavours.load(cfg).packer_build)
 
 
-def check_tools(cfg) -> list[Finding]:
+def check_tools(cfg, stages=ALL_STAGES, versions: bool = True) -> list[Finding]:
+    """The tools (host-tools.toml) the lab needs for `stages`; `versions` runs each to show its version."""
+    tags = _lab_tags(cfg)
     out = []
-    for name in _tools_for(cfg):
-        argv, why = TOOLS[name]
-        version = tool_version(argv)
-        if version:
-            out.append(Finding(f"tool {name}", OK, version))
-        else:
-            out.append(Finding(f"tool {name}", FAIL, f"missing ({why}): run ./bootstrap"))
-    if cfg.lab.provider == "libvirt" and shutil.which("vagrant"):
-        plugins = tool_version(["vagrant", "plugin", "list"], timeout=60) or ""
-        if "vagrant-libvirt" in plugins:
-            out.append(Finding("vagrant-libvirt", OK, plugins))
-        else:
-            out.append(Finding("vagrant-libvirt", FAIL, "plugin not installed: run ./bootstrap"))
+    for tool in hosttools.needed(stages, tags):
+        path = tool.find()
+        if not path:
+            out.append(Finding(f"tool {tool.name}", FAIL, f"missing ({tool.why}): {tool.remedy()}"))
+            continue
+        version = tool_version([path, *tool.version[1:]]) if versions and tool.version else None
+        out.append(Finding(f"tool {tool.name}", OK, version or path))
+    plugins = hosttools.needed(stages, tags, hosttools.vagrant_plugins())
+    if plugins and shutil.which("vagrant"):
+        installed = _vagrant_plugins()
+        for plugin in plugins:
+            if plugin.name in installed:
+                out.append(Finding(plugin.name, OK, "Vagrant plugin installed"))
+            else:
+                out.append(Finding(plugin.name, FAIL, f"Vagrant plugin missing ({plugin.why}): {plugin.remedy()}"))
     return out
+
+
+def _vagrant_plugins() -> set[str]:
+    """Names `vagrant plugin list` shows, one plugin a line: `vagrant-libvirt (0.11.2, system)`."""
+    try:
+        listed = proc.run(["vagrant", "plugin", "list"], timeout=60, quiet=True)
+    except ToolError:
+        return set()
+    return {line.split()[0] for line in listed.splitlines() if line.strip()}
 
 
 def check_kvm(cfg) -> list[Finding]:
@@ -75,10 +75,16 @@ def check_kvm(cfg) -> list[Finding]:
                                         "falling back to TCG software emulation (slow)"))
     if cfg.lab.accelerator == "kvm" and not finding.usable:
         out.append(Finding("accelerator", FAIL, "lab.accelerator is 'kvm' but KVM is unusable: set it to auto or tcg"))
-    if flavours.load(cfg).needs_kvm:
-        if not finding.usable:
-            out.append(Finding("nested-virt", WARN, f"flavour {cfg.lab.flavour} runs Xen inside a VM: without KVM "
-                               "its guests cannot start and the install takes hours; use --flavour standin here"))
+    flavour = flavours.load(cfg)
+    if flavour.needs_kvm:
+        if not finding.usable and cfg.lab.accelerator == "tcg":
+            # Asked for by name: allowed, but said plainly.
+            out.append(Finding("nested-virt", WARN, f"{flavour.product} under TCG (lab.accelerator = 'tcg'): its "
+                               "install takes hours and Xen's own guests cannot start"))
+        elif not finding.usable:
+            # Under TCG its install takes hours and Xen's own guests cannot start.
+            out.append(Finding("nested-virt", FAIL, f"{flavour.product} runs Xen inside a VM: this host's KVM cannot "
+                               f"run a guest ({finding.reason}): use a host with nested KVM, or --flavour standin"))
         elif finding.nested != "yes":
             out.append(Finding("nested-virt", WARN, f"nested virtualisation is {finding.nested}: set "
                                "'options kvm_intel nested=1' (or kvm_amd) and reload the module"))
@@ -95,29 +101,30 @@ def _meminfo_mb(key: str) -> int:
     return 0
 
 
-def check_resources(cfg) -> list[Finding]:
+def check_memory(cfg) -> list[Finding]:
     need_mb = cfg.xenserver.memory_mb + cfg.devstack.memory_mb
     have_mb = _meminfo_mb("MemAvailable")
-    mem = Finding("memory", OK if have_mb >= need_mb else WARN,
-                  f"{have_mb} MiB available, the lab's machines ask for {need_mb} MiB")
+    return [Finding("memory", OK if have_mb >= need_mb else WARN,
+                    f"{have_mb} MiB available, the lab's machines ask for {need_mb} MiB")]
+
+
+def check_disk(cfg) -> list[Finding]:
     cfg.root.mkdir(parents=True, exist_ok=True)
     free_gb = shutil.disk_usage(cfg.root).free // 2**30
     need_gb = flavours.load(cfg).disk_gb_needed  # box + images + build copy
-    disk = Finding("disk", OK if free_gb >= need_gb else WARN,
-                   f"{free_gb} GiB free under {cfg.root}, about {need_gb} GiB needed")
-    return [mem, disk]
+    return [Finding("disk", OK if free_gb >= need_gb else WARN,
+                    f"{free_gb} GiB free under {cfg.root}, about {need_gb} GiB needed")]
 
 
 def check_libvirt(cfg) -> list[Finding]:
+    """The check `up` makes before Vagrant runs (machines.libvirt.check), as a finding."""
     if cfg.lab.provider != "libvirt" or not shutil.which("virsh"):
         return []
     try:
-        proc.run(["virsh", "-c", cfg.lab.libvirt_uri, "version"], timeout=15, quiet=True)
-        return [Finding("libvirtd", OK, f"reachable at {cfg.lab.libvirt_uri}")]
-    except ToolError as exc:
-        why = exc.message.split(": ", 1)[-1]
-    return [Finding("libvirtd", WARN, f"not reachable at {cfg.lab.libvirt_uri} ({why}): start it "
-                    "(systemctl start libvirtd, or 'libvirtd -d' without systemd) before 'vagrant up'")]
+        libvirt.check(cfg)
+    except HostError as exc:
+        return [Finding("libvirtd", WARN, f"{exc.message} (before `invoke up`)")]
+    return [Finding("libvirtd", OK, f"reachable at {cfg.lab.libvirt_uri}")]
 
 
 def check_uplink(cfg) -> list[Finding]:
@@ -128,7 +135,7 @@ def check_uplink(cfg) -> list[Finding]:
     if not flavours.load(cfg).needs_uplink or cfg.iso.path:
         return []
     try:
-        proc.run(["ip", "route", "get", "1.1.1.1"], timeout=5, quiet=True)
+        proc.run([hosttools.tool("ip").find() or "ip", "route", "get", "1.1.1.1"], timeout=5, quiet=True)
         routed = True
     except ToolError:
         routed = False
@@ -137,7 +144,7 @@ def check_uplink(cfg) -> list[Finding]:
     return [Finding("uplink", WARN, "no route to the internet: give the ISO as iso.path, or use --flavour standin")]
 
 
-CHECKS = [check_tools, check_kvm, check_resources, check_libvirt, check_uplink]
+CHECKS = [check_tools, check_kvm, check_memory, check_disk, check_libvirt, check_uplink]
 
 
 def run(cfg, as_json: bool = False) -> int:

@@ -23,9 +23,11 @@ def collect(cfg, machines: bool = True) -> dict:
         })
     info = {"lab": cfg.lab.name, "flavour": cfg.lab.flavour, "lab_dir": str(cfg.paths.lab_dir), "stages": stages}
     if machines:
+        from ..machines import snapshots
         from ..stages import up
 
         info["machines"] = up.describe(cfg)
+        info["snapshots"] = snapshots.describe(cfg)
     return info
 
 
@@ -44,4 +46,6 @@ def show(cfg, as_json: bool = False) -> dict:
         ssh = f", ssh {m['ssh']}" if m["ssh"] else ""
         note = f" ({m['note']})" if m.get("note") else ""
         console.say(f"  machine {m['machine']:<9} {m['state']:<11} private {m['private_ip']}{ssh} [box {m['box']}]{note}")
+    for snap in info.get("snapshots", []):
+        console.say(f"  snapshot {snap['name']:<16} taken {snap['taken']} ({snap['size_mib']} MiB)")
     return info

@@ -35,7 +35,7 @@ from pydantic import (
 from ..errors import ConfigError
 from . import console, password as password_mod
 from .paths import FLAVOUR_DIR, LabPaths
-from .files import NotRegular, TooLarge, read_regular
+from .files import read_text
 from .console import shown
 
 CONFIG_FILE = "xenlab.toml"
@@ -293,21 +293,7 @@ def _first_error(exc: ValidationError, origins: Mapping[str, str]) -> ConfigErro
 def _read_config(path: Path, named: str) -> dict[str, Any]:
     """A config file: regular, bounded, UTF-8, TOML; anything else is one line."""
     what = f"{named} {shown(path)}" if named else shown(path)
-    try:
-        data = read_regular(path, MAX_CONFIG_BYTES)
-    except FileNotFoundError:
-        dangling = os.path.lexists(path)
-        raise ConfigError(f"config error: {what}: no such file{' (a dangling symlink)' if dangling else ''}") from None
-    except NotRegular:
-        raise ConfigError(f"config error: {what}: not a regular file") from None
-    except TooLarge:
-        raise ConfigError(f"config error: {what}: larger than {MAX_CONFIG_BYTES // 2**20} MiB") from None
-    except OSError as exc:
-        raise ConfigError(f"config error: {what}: cannot read: {exc.strerror}") from None
-    try:
-        text = data.decode()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config error: {what}: not UTF-8 (byte {exc.start})") from None
+    text = read_text(path, what, MAX_CONFIG_BYTES)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -55,6 +55,28 @@ def read_regular(path: Path, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def read_text(path: Path, what: str, limit: int) -> str:
+    """A user's file as UTF-8 text (regular, at most `limit` bytes), or one ConfigError line
+    that starts with `what` (e.g. "--config ./xenlab.toml")."""
+    from ..errors import ConfigError
+
+    try:
+        data = read_regular(path, limit)
+    except FileNotFoundError:
+        dangling = os.path.lexists(path)
+        raise ConfigError(f"config error: {what}: no such file{' (a dangling symlink)' if dangling else ''}") from None
+    except NotRegular:
+        raise ConfigError(f"config error: {what}: not a regular file") from None
+    except TooLarge:
+        raise ConfigError(f"config error: {what}: larger than {limit} bytes") from None
+    except OSError as exc:
+        raise ConfigError(f"config error: {what}: cannot read: {exc.strerror}") from None
+    try:
+        return data.decode()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config error: {what}: not UTF-8 (byte {exc.start})") from None
+
+
 def file_mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 

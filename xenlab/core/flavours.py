@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
 from ..errors import ConfigError
-from .paths import FLAVOUR_DIR
+from . import hosttools
+from .files import digest, write_json
+from .paths import FLAVOUR_DIR, cache_dir
+
+# Bump when what read() keeps of a file changes: cached parses of the old shape are then ignored.
+PARSED_SHAPE = "plain-1"
 
 SUFFIX = ".pkrvars.hcl"
 
@@ -56,10 +59,17 @@ class Flavour:
     # What the host needs.
     needs_kvm: bool = True
     needs_uplink: bool = True
-    host_tools: tuple[str, ...] = ()
     disk_gb_needed: int = 25
     # The deployment suites verify runs on the devstack host (tests/infra/).
     devstack_suites: tuple[str, ...] = field(default=("test_devstack.py", "test_devstack_services.py"))
+    # The devstack machine gets Nova's compute probe (xenlab/devstack/probe.py): where
+    # stack.sh cannot run, Nova's own driver still shows it can report the host.
+    nova_probe: bool = False
+
+    @property
+    def host_tools(self) -> tuple[str, ...]:
+        """The tools only this flavour's build needs, from the one list (xenlab/host-tools.toml)."""
+        return hosttools.build_tools(self.packer_build)
 
     @property
     def box_name(self) -> str:
@@ -106,15 +116,36 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _tuples(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def read(path: Path) -> dict[str, Any]:
+    """The file's settings; parsed once per content (building python-hcl2's parser
+    costs half a second, which a no-op `invoke lab` cannot afford)."""
     try:
-        with path.open() as fh:
-            raw = hcl2.load(fh)
+        text = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"flavour file {path}: {exc.strerror}") from None
+    key = digest(PARSED_SHAPE, text)
+    cache = cache_dir() / "flavour-data.json"
+    try:
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known.get(key), dict):
+        return {k: _tuples(v) for k, v in known[key].items()}
+    import hcl2
+
+    try:
+        raw = hcl2.loads(text.decode())
+    except UnicodeDecodeError:
+        raise ConfigError(f"flavour file {path}: not UTF-8") from None
     except Exception as exc:  # python-hcl2 raises lark errors of several kinds
         raise ConfigError(f"flavour file {path}: not valid HCL: {str(exc).splitlines()[0]}") from None
-    return {k: plain(v) for k, v in raw.items() if not k.startswith("__")}
+    data = {k: plain(v) for k, v in raw.items() if not k.startswith("__")}
+    write_json(cache, {**known, key: data})
+    return data
 
 
 _TYPES = {name: hint for name, hint in typing.get_type_hints(Flavour).items() if name not in ("name", "path")}
@@ -133,13 +164,14 @@ def _typed(value, hint) -> bool:
 
 def load_file(path: Path) -> Flavour:
     data = read(path)
+    types = _TYPES
     for key, value in data.items():
         if key in PACKER_ONLY:
             continue
-        if key not in _TYPES:
+        if key not in types:
             raise ConfigError(f"flavour file {path}: unknown setting {key!r}")
-        if not _typed(value, _TYPES[key]):
-            kind = "list of strings" if typing.get_origin(_TYPES[key]) is tuple else _TYPES[key].__name__
+        if not _typed(value, types[key]):
+            kind = "list of strings" if typing.get_origin(types[key]) is tuple else types[key].__name__
             raise ConfigError(f"flavour file {path}: {key} = {value!r} is not a {kind}")
     name = data.pop("flavour", path.name[: -len(SUFFIX)])
     data.pop("install_timeout", None)  # Packer's alone

@@ -89,15 +89,16 @@ def boot_kernel(kernel: Path, accel: str, timeout: float | None = None) -> tuple
                         "-append", "console=ttyS0 panic=-1"], quiet=True, what="KVM probe")
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and guest.poll() is None:
             if any(BOOTED.search(line) for line in list(guest.lines)):
-                return True, next(line for line in guest.lines if BOOTED.search(line)).strip()
-            if guest.poll() is not None:
                 break
             time.sleep(0.2)
     finally:
         guest.stop()
-        guest.wait(10)
+        guest.wait(10)  # and its output read to the end
+    booted = [line.strip() for line in guest.lines if BOOTED.search(line)]
+    if booted:
+        return True, booted[0]
     text = [line.strip() for line in guest.lines if line.strip()]
     return False, (text[-1] if text else "the guest kernel printed nothing")[:200]
 

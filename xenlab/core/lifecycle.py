@@ -7,8 +7,11 @@ Each stage names an object (a module, or `module:attribute`) that provides
     run(cfg, force=False)      do the work; raise XenlabError on failure
 
 A stage is skipped when its recorded digest equals its current inputs chained
-with the record of the stage before it, and its result is present; otherwise it
-and every stage after it run again.
+with the recorded digest of the stage before it, and its result is present;
+otherwise it runs again. A stage's inputs include what it consumes of earlier
+stages (the box version, wire's files, the host's facts), so an earlier stage
+that runs again but changes nothing another stage uses does not make it run;
+one whose inputs changed makes every stage after it run.
 
 Machine stages are the ones Vagrant can run by itself: a plain `vagrant up`
 brings up the machines in order, and the Vagrantfile's triggers call
@@ -85,11 +88,10 @@ def between(name: str) -> list[str]:
 
 
 def chained_inputs(cfg, st: State, s: Stage) -> str:
-    """The stage's own inputs plus the record of the stage before it."""
+    """The stage's own inputs plus the recorded digest of the stage before it."""
     index = SEQUENCE.index(s)
     before = st.get(SEQUENCE[index - 1].name) if index else None
-    upstream = f"{before['digest']}@{before.get('run', before.get('finished'))}" if before else ""
-    return digest(s.load().inputs(cfg), upstream)
+    return digest(s.load().inputs(cfg), before["digest"] if before else "")
 
 
 def is_current(cfg, name: str) -> bool:

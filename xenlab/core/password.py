@@ -22,7 +22,7 @@ from typing import Mapping
 
 from ..errors import ConfigError
 from .console import shown
-from .files import NotRegular, TooLarge, file_mode, read_regular, write_file, write_json
+from .files import file_mode, read_text, write_file, write_json
 from .paths import LabPaths
 
 ENV_PASSWORD = "XENLAB_PASSWORD"
@@ -58,21 +58,10 @@ def generate() -> str:
 
 def read_file(path: Path, setting: str) -> str:
     """A password file: a regular file, mode 0600, UTF-8, first line."""
-    try:
-        mode = file_mode(path)
-        data = read_regular(path, MAX_BYTES)
-    except NotRegular:
-        raise ConfigError(f"config error: {setting}: {shown(path)} is not a regular file") from None
-    except TooLarge:
-        raise ConfigError(f"config error: {setting}: {shown(path)} is longer than a password can be") from None
-    except OSError as exc:
-        raise ConfigError(f"config error: {setting}: cannot read {shown(path)}: {exc.strerror}") from None
+    text = read_text(path, f"{setting}: {shown(path)}", MAX_BYTES)
+    mode = file_mode(path)
     if mode & 0o077:
         raise ConfigError(f"config error: {setting}: {shown(path)} is mode {mode:04o}, must be 0600 (chmod 600 it)")
-    try:
-        text = data.decode()
-    except UnicodeDecodeError:
-        raise ConfigError(f"config error: {setting}: {shown(path)} is not UTF-8 text") from None
     return text.split("\n", 1)[0].removesuffix("\r")
 
 

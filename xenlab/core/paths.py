@@ -157,6 +157,11 @@ class LabPaths:
     def report(self) -> Path:
         return self.reports / "verify.xml"
 
+    # ---- snapshots (snapshot/restore): one folder each
+    @property
+    def snapshots(self) -> Path:
+        return self._in("snapshots")
+
     # ---- sim
     @property
     def sim_plugins(self) -> Path:  # `invoke sim`'s default plugin directory

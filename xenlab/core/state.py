@@ -8,7 +8,6 @@ secret (digests of secrets are keyed, see `files.keyed_digest`).
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,6 @@ class State:
             "digest": inputs,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "seconds": round(seconds, 1),
-            # What later stages chain to: a stage that runs again is new to them.
-            "run": secrets.token_hex(8),
             **extra,
         }
         self.save()

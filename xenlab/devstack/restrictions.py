@@ -2,26 +2,41 @@
 otherwise: nova/virt/xenapi/driver.py at nova 21.x, NotSupportedWithOption), found
 in a DevStack local.conf and/or a nova.conf.
 
+nova.conf text is read by oslo.config itself, with Nova's own types and defaults
+for the options judged here (nova 21.2.4, nova/conf/compute.py, netconf.py,
+xenserver.py), so quotes, `:`, continuation lines, section-name case, `$`
+substitution and invalid values get Nova's reading; a value Nova cannot read is a
+finding (nova-compute does not start). A local.conf keeps DevStack's own rules:
+meta sections, localrc read as shell, and its post-config body for nova.conf,
+which is nova.conf text on top of what DevStack's xenserver plugin writes.
+
 `check_text`/`check_file` return findings (file, section, option, value, why) so
 that `check-config`, `wire` and the verify suites share one judgement.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.files import NotRegular, TooLarge, read_regular
 from ..errors import ConfigError
 
-TRUE = {"true", "yes", "on", "1"}
-FALSE = {"false", "no", "off", "0"}
 # local.conf meta sections whose body is nova.conf text.
 NOVA_TARGETS = {"$NOVA_CONF", "$NOVA_CPU_CONF", "/etc/nova/nova.conf", "/etc/nova/nova-cpu.conf"}
 LOCALRC = "local|localrc"
+POST_CONFIG = "post-config|$NOVA_CONF"
 _META = re.compile(r"^\[\[([^|\]]+)\|([^\]]+)\]\]")
-_SECTION = re.compile(r"^\[([^\]]+)\]\s*$")
+MAX_BYTES = 8 * 2**20  # Nova's whole sample config is well under 1 MiB
+# What lib/nova_plugins/hypervisor-xenserver writes into nova.conf before
+# post-config is merged (DevStack train/ussuri): the body goes on top.
+DEVSTACK_BASE = "[DEFAULT]\ncompute_driver = xenapi.XenAPIDriver\nflat_injected = False\n"
+SECRET_OPTIONS = {"connection_password"}
+SUBSTITUTION = "a `$` in it names no option Nova has, or leads back to itself; a literal `$` is written `$$`"
 
 
 @dataclass(frozen=True)
@@ -33,24 +48,100 @@ class Finding:
     why: str
 
     def line(self) -> str:
+        if not self.option:
+            return f"{self.file}: {self.why}"
         return f"{self.file}: [{self.section}] {self.option} = {self.value or '(unset)'}: {self.why}"
 
 
-def parse_ini(text: str) -> dict[str, dict[str, str]]:
-    """oslo.config-style ini: [section], `key = value`, # and ; comments. Later wins."""
-    sections: dict[str, dict[str, str]] = {}
-    current = "DEFAULT"
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        m = _SECTION.match(line)
-        if m:
-            current = m.group(1).strip()
-            continue
-        if "=" in line:
-            key, _, value = line.partition("=")
-            sections.setdefault(current, {})[key.strip()] = value.strip()
+def nova_options():
+    """(group, options) Nova registers for what is judged here, with Nova's types and defaults."""
+    from oslo_config import cfg
+
+    return [
+        (None, [
+            cfg.StrOpt("compute_driver"),  # nova/conf/compute.py
+            cfg.StrOpt("default_ephemeral_format"),  # nova/conf/compute.py
+            cfg.BoolOpt("flat_injected", default=False),  # nova/conf/netconf.py
+        ]),
+        ("xenserver", [  # nova/conf/xenserver.py
+            cfg.StrOpt("connection_url"),
+            cfg.StrOpt("connection_username", default="root"),
+            cfg.StrOpt("connection_password", secret=True),
+            cfg.BoolOpt("check_host", default=True),
+            cfg.BoolOpt("independent_compute", default=False),
+        ]),
+    ]
+
+
+@contextmanager
+def _in_memory(text: str):
+    """A path oslo.config can open that holds `text` and touches no disk (it may hold a password)."""
+    fd = os.memfd_create("nova.conf")
+    try:
+        os.write(fd, text.encode("utf-8", "surrogateescape"))
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
+
+
+class Unreadable(Exception):
+    """oslo.config cannot parse the file: Nova does not start with it."""
+
+
+class NovaConf:
+    """A nova.conf as Nova reads it: oslo.config's parse, values typed on access."""
+
+    def __init__(self, text: str):
+        from oslo_config import cfg
+
+        self.conf = cfg.ConfigOpts()
+        for group, opts in nova_options():
+            self.conf.register_opts(opts, group=group)
+        with _in_memory(text) as path:
+            try:
+                self.conf(args=[], prog="nova-compute", default_config_files=[path], default_config_dirs=[],
+                          use_env=False)
+                self.raw = _raw_values(path)
+            except cfg.ConfigFileParseError as exc:
+                raise Unreadable(str(exc.msg).replace(f"at {path}:", "at line ")) from None
+            except (cfg.Error, UnicodeDecodeError) as exc:
+                raise Unreadable(str(exc).replace(path, "the file")) from None
+
+    def get(self, group: str | None, name: str):
+        """(value, None) or (None, why Nova cannot read it)."""
+        from oslo_config import cfg
+
+        try:
+            return (self.conf[name] if group is None else self.conf[group][name]), None
+        except cfg.ConfigFileValueError as exc:
+            return None, str(exc).rpartition("is not valid: ")[2] or "not a valid value"
+        except (cfg.TemplateSubstitutionError, cfg.NoSuchOptError):
+            return None, SUBSTITUTION
+        except RecursionError:  # `$` substitutions that lead back to themselves: Nova crashes the same way
+            return None, SUBSTITUTION
+        except cfg.Error as exc:
+            return None, str(exc)
+
+    def written(self, group: str | None, name: str) -> str:
+        """The text the file gives for the option (the last one wins), '' when it gives none."""
+        want = group or "DEFAULT"
+        for section in reversed(self.raw):
+            if _normalised(section) == want and name in self.raw[section]:
+                return self.raw[section][name][-1]
+        return ""
+
+
+def _normalised(section: str) -> str:
+    # How oslo.config matches a section to a group: case-insensitively, but
+    # DEFAULT only as DEFAULT (oslo_config/cfg.py _normalize_group_name).
+    return section if section == "DEFAULT" else section.lower()
+
+
+def _raw_values(path: str) -> dict[str, dict[str, list[str]]]:
+    from oslo_config import cfg
+
+    sections: dict[str, dict[str, list[str]]] = {}
+    cfg.ConfigParser(path, sections).parse()
     return sections
 
 
@@ -86,36 +177,58 @@ def _localrc_line(raw: str, out: dict[str, str]) -> None:
     out[m.group(1)] = words[0] if words else ""
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in TRUE
+def check_nova(name: str, text: str, in_local_conf: bool = False) -> list[Finding]:
+    """Nova's verdict on nova.conf `text`: the restrictions of independent compute."""
+    section_of = (lambda s: f"{POST_CONFIG}] [{s}") if in_local_conf else (lambda s: s)
 
+    def add(group, option, value, why):
+        out.append(Finding(name, section_of(group or "DEFAULT"), option, value, why))
 
-def check_nova(name: str, conf: dict[str, dict[str, str]], require_driver: bool = True) -> list[Finding]:
     out: list[Finding] = []
-    default = conf.get("DEFAULT", {})
-    xen = conf.get("xenserver", {})
-    driver = default.get("compute_driver")
-    if require_driver and driver is not None and "xenapi" not in driver.lower():
+    try:
+        conf = NovaConf(text)
+    except Unreadable as exc:
+        where = f"its [[{POST_CONFIG}]] body: " if in_local_conf else ""
+        return [Finding(name, section_of(""), "", "", f"{where}oslo.config cannot parse it ({exc}): "
+                                                     "nova-compute does not start")]
+
+    def value(group, option):
+        got, bad = conf.get(group, option)
+        if bad:
+            # A password's value is never shown, nor quoted by oslo.config's reason.
+            secret = option in SECRET_OPTIONS
+            add(group, option, "(hidden)" if secret else conf.written(group, option),
+                f"Nova cannot read it ({SUBSTITUTION if secret else bad}): nova-compute does not start")
+        return got, bad
+
+    driver, _ = value(None, "compute_driver")
+    if driver is not None and "xenapi" not in driver.lower():
         return out  # not a XenAPI compute node: nothing to judge
-
-    def add(section, option, value, why):
-        out.append(Finding(name, section, option, value or "", why))
-
-    if not _bool(xen.get("independent_compute"), False):
-        add("xenserver", "independent_compute", xen.get("independent_compute"),
+    independent, bad = value("xenserver", "independent_compute")
+    if not bad and not independent:
+        add("xenserver", "independent_compute", conf.written("xenserver", "independent_compute"),
             "must be True: nova-compute runs outside dom0 and talks to XenAPI over the network")
-    if _bool(xen.get("check_host"), True):
-        add("xenserver", "check_host", xen.get("check_host"),
+    check_host, bad = value("xenserver", "check_host")
+    if not bad and check_host:
+        add("xenserver", "check_host", conf.written("xenserver", "check_host"),
             "must be False with independent compute (Nova's default is True; the driver refuses to start)")
-    if _bool(default.get("flat_injected"), False):
-        add("DEFAULT", "flat_injected", default.get("flat_injected"),
+    flat, bad = value(None, "flat_injected")
+    if not bad and flat:
+        add(None, "flat_injected", conf.written(None, "flat_injected"),
             "must be False with independent compute: use config drive / cloud-init instead")
-    fmt = default.get("default_ephemeral_format", "")
-    if fmt and fmt != "ext3":
-        add("DEFAULT", "default_ephemeral_format", fmt,
+    fmt, bad = value(None, "default_ephemeral_format")
+    if not bad and fmt and fmt != "ext3":
+        add(None, "default_ephemeral_format", conf.written(None, "default_ephemeral_format"),
             "must be unset or ext3 with independent compute")
+    if not in_local_conf:  # in a local.conf, XENAPI_CONNECTION_URL/XENAPI_PASSWORD say it
+        url, bad_url = value("xenserver", "connection_url")
+        password, bad_password = value("xenserver", "connection_password")
+        if not bad_url and not url:
+            add("xenserver", "connection_url", conf.written("xenserver", "connection_url"),
+                "unset: the XenAPI driver refuses to start without connection_url and connection_password")
+        if not bad_password and password is None:
+            add("xenserver", "connection_password", "",
+                "unset: the XenAPI driver refuses to start without connection_url and connection_password")
     return out
 
 
@@ -137,9 +250,10 @@ def check_localrc(name: str, rc: dict[str, str]) -> list[Finding]:
     password = rc.get("XENAPI_PASSWORD")
     if not password:
         add("XENAPI_PASSWORD", "", "unset: stack.sh would prompt for it and an unattended run would hang")
-    elif "\\" in password or any(c.isspace() for c in password):
+    elif "\\" in password or "$" in password or any(c.isspace() for c in password):
+        # iniset drops a backslash and writes `$` raw, which oslo.config then substitutes.
         add("XENAPI_PASSWORD", "(hidden)",
-            "holds a backslash or whitespace, which DevStack cannot carry into nova.conf")
+            "holds a backslash, a `$` or whitespace, which DevStack cannot carry into nova.conf")
     for var in ("ADMIN_PASSWORD", "DATABASE_PASSWORD", "RABBIT_PASSWORD", "SERVICE_PASSWORD"):
         if not rc.get(var):
             add(var, "", "unset: stack.sh would prompt for it and an unattended run would hang")
@@ -157,25 +271,25 @@ def check_text(name: str, text: str) -> list[Finding]:
         localrc, nova_text = split_local_conf(text)
         findings = check_localrc(name, localrc)
         if localrc.get("VIRT_DRIVER") == "xenserver":
-            # DevStack's xenserver plugin itself sets compute_driver and flat_injected=False.
-            conf = parse_ini(nova_text)
-            conf.setdefault("DEFAULT", {}).setdefault("flat_injected", "False")
-            findings += [
-                Finding(name, f"post-config|$NOVA_CONF] [{f.section}", f.option, f.value, f.why)
-                for f in check_nova(name, conf, require_driver=False)
-            ]
+            findings += check_nova(name, DEVSTACK_BASE + nova_text, in_local_conf=True)
         return findings
-    return check_nova(name, parse_ini(text))
+    return check_nova(name, text)
 
 
 def check_file(path: str | Path) -> list[Finding]:
+    """A file's findings; it must be a regular UTF-8 file (a FIFO or a device is never read)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = read_regular(path, MAX_BYTES)
+        text = data.decode()
+    except NotRegular:
+        raise ConfigError(f"check-config: {path} is not a regular file") from None
+    except TooLarge:
+        raise ConfigError(f"check-config: {path} is larger than {MAX_BYTES // 2**20} MiB") from None
     except OSError as exc:
         raise ConfigError(f"check-config: cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"check-config: {path} is not a text file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"check-config: {path} is not UTF-8 text (byte {exc.start})") from None
     return check_text(str(path), text)
 
 

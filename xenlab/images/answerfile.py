@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jinja2
-
 from ..core.files import write_file
 from ..core.paths import PACKER_DIR
 
@@ -34,7 +32,9 @@ DEFAULTS = {
 }
 
 
-def _env() -> jinja2.Environment:
+def _env():
+    import jinja2  # only when rendering: a no-op lab never needs it
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,

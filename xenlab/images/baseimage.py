@@ -2,7 +2,7 @@
 
 The image is what a cloud image would be if one could be downloaded here: a
 BIOS-booting bookworm disk with a kernel, grub, systemd-networkd (DHCP on every
-NIC), sshd, sudo, python3, rsync, iptables and a `vagrant` user. Packer's qemu
+NIC), sshd, sudo, python3, rsync, iptables, curl and a `vagrant` user. Packer's qemu
 builder starts from it (`disk_image = true`) to make the stand-in XenServer box,
 and packaged as it is it becomes the devstack-role box.
 
@@ -20,8 +20,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..core import console, proc
-from ..core.files import digest, digest_tree
+from ..core import console, hosttools, proc
+from ..core.files import digest, digest_tree, write_file
 from ..core.paths import PACKER_DIR, cache_dir
 from ..errors import HostError, ToolError
 
@@ -31,10 +31,13 @@ PACKAGES = [
     "linux-image-amd64", "grub-pc-bin", "systemd-sysv", "udev", "dbus", "kmod",
     "openssh-server", "sudo", "python3", "rsync", "iptables", "iproute2", "procps",
     "netbase", "ifupdown",
+    # What a dom0 has and the scripts and verify's checks use: curl (XAPI over HTTP).
+    "curl",
 ]
 LABEL = "xenlab-root"
-# What building it needs on the host (bootstrap installs them; doctor checks them).
-TOOLS = ("debootstrap", "parted", "losetup", "mkfs.ext4", "qemu-img", "mount", "chroot")
+# What building it needs on the host: the stand-in build's tools in the one list
+# (xenlab/host-tools.toml), which bootstrap installs and doctor checks.
+TOOLS = hosttools.build_tools("standin")
 DISK_GB = 8  # sparse: the qcow2 holds only what is written
 PART_OFFSET = 1024 * 1024  # first partition at 1 MiB; grub's core.img sits before it
 SCRIPTS = PACKER_DIR / "scripts"
@@ -113,7 +116,7 @@ def _build(tmp: Path, log: Path) -> Path:
             (mnt / "tmp" / script.name).unlink(missing_ok=True)
         grub = mnt / "boot" / "grub"
         shutil.copytree(mnt / "usr/lib/grub/i386-pc", grub / "i386-pc", dirs_exist_ok=True)
-        (grub / "grub.cfg").write_text(GRUB_CFG)
+        write_file(grub / "grub.cfg", GRUB_CFG)
         proc.run(["chroot", str(mnt), "grub-mkimage", "-O", "i386-pc", "-o", "/tmp/core.img",
                   "-p", "(hd0,msdos1)/boot/grub", "biosdisk", "part_msdos", "ext2", "search",
                   "search_label", "serial", "terminal", "normal", "linux"], log=log, what="grub-mkimage",

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ..core import console, proc
-from ..core.files import file_digest, write_json
+from ..core.files import file_digest, write_file, write_json
 from ..errors import XenlabError
 
 PROVIDER_LIBVIRT = "libvirt"
@@ -53,7 +53,7 @@ def pack_libvirt(image: Path, vagrantfile: Path, out: Path, virtual_size_gb: int
     """A vagrant-libvirt box is a tar of box.img, metadata.json and a Vagrantfile."""
     metadata = json.dumps({"provider": PROVIDER_LIBVIRT, "format": "qcow2", "virtual_size": virtual_size_gb})
     meta_path = out.with_name(out.name + ".metadata.json")
-    meta_path.write_text(metadata + "\n")
+    write_file(meta_path, metadata + "\n")
     try:
         # Uncompressed: the qcow2 inside is compressed already.
         with tarfile.open(out, "w") as tar:

@@ -10,11 +10,13 @@ and `ps` does not show.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 from ..core import console, kvm, proc
-from ..core.paths import PACKER_DIR
+from ..core.files import write_json
+from ..core.paths import PACKER_DIR, cache_dir
 from ..errors import ToolError
 
 PLUGINS_DIR = PACKER_DIR / "plugins"
@@ -38,15 +40,25 @@ def template_files() -> list[Path]:
 
 
 def version() -> tuple[int, ...]:
-    """Packer's version (asked once per process)."""
-    path = proc.require("packer")
-    if path not in _version_cache:
-        out = proc.tool_version(["packer", "version"])
-        found = re.search(r"(\d+)\.(\d+)\.(\d+)", out or "")
-        if not found:
-            raise ToolError(f"cannot read Packer's version from {out!r} (run ./bootstrap)")
-        _version_cache[path] = tuple(int(part) for part in found.groups())
-    return _version_cache[path]
+    """Packer's version: asked once per binary (its path, size and mtime), then kept."""
+    path = os.path.realpath(proc.require("packer"))
+    st = os.stat(path)
+    key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
+    cache = cache_dir() / "packer-version.json"
+    if key not in _version_cache:
+        try:
+            known = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            known = {}
+        if key not in known:
+            out = proc.run(["packer", "version"], timeout=30, quiet=True, env=QUIET_ENV)
+            found = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
+            if not found:
+                raise ToolError(f"cannot read Packer's version from {out[:80]!r} (run ./bootstrap)")
+            known[key] = ".".join(found.groups())
+            write_json(cache, known)
+        _version_cache[key] = tuple(int(part) for part in known[key].split("."))
+    return _version_cache[key]
 
 
 def version_text() -> str:

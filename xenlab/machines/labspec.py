@@ -33,6 +33,14 @@ VIRTUALBOX_NIC = "82540EM"
 
 # Where provisioning finds wire's files inside the devstack guest (rsync'd there).
 GUEST_STAGING = "/var/lib/xenlab"
+# Where the devstack guest has Nova's compute probe: its install tree (a disk of its
+# own, mounted), its script, and the socket its service answers on.
+GUEST_PROBE_TREE = f"{GUEST_STAGING}/nova-probe-tree"
+GUEST_PROBE_SCRIPTS = f"{GUEST_STAGING}/nova-probe"
+GUEST_PROBE_SOCKET = "/run/xenlab-nova-probe.sock"
+# Where vagrant/devstack/provision.sh installs wire's files (verify looks there).
+GUEST_LOCAL_CONF = "/opt/stack/devstack/local.conf"
+GUEST_NOVA_CONF = "/etc/nova/nova.conf"
 
 
 def devstack_box(cfg, flavour) -> str:
@@ -124,8 +132,26 @@ def spec(cfg) -> dict:
             "ssh_files": str(paths.ssh_dir),
             "guest_staging": GUEST_STAGING,
         },
+        # Synced into the devstack guest when the flavour gives it Nova's compute probe.
+        "nova_probe": _nova_probe(flavour),
         "hook": hook_command(cfg),
     }
+
+
+def _nova_probe(flavour) -> dict | None:
+    """The probe's disk, script and service, for the Vagrantfile and the devstack provisioning."""
+    if not flavour.nova_probe:
+        return None
+    import shlex
+
+    from ..devstack import probe
+
+    run = probe.command(GUEST_PROBE_TREE, GUEST_NOVA_CONF, script=f"{GUEST_PROBE_SCRIPTS}/{probe.SCRIPT.name}",
+                        serve=GUEST_PROBE_SOCKET)
+    return {"volume": probe.volume_name(), "label": probe.IMAGE_LABEL, "scripts": str(probe.SCRIPT.parent),
+            "script": probe.SCRIPT.name, "guest_tree": GUEST_PROBE_TREE, "guest_scripts": GUEST_PROBE_SCRIPTS,
+            "service": " ".join(shlex.quote(a) for a in run.argv),
+            "environment": " ".join(f"{k}={v}" for k, v in run.env.items())}
 
 
 def render(cfg) -> str:

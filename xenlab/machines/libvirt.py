@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from pathlib import Path
 
 from ..core import console, proc
 from ..errors import HostError, ToolError
@@ -17,9 +18,30 @@ STORAGE_POOL = "default"  # vagrant-libvirt's default pool
 VIRSH_TIMEOUT = 60.0
 
 
-def virsh(cfg, *args: str) -> str:
-    return proc.run(["virsh", "-c", cfg.lab.libvirt_uri, "-q", *args], quiet=True, timeout=VIRSH_TIMEOUT,
+def virsh(cfg, *args: str, timeout: float = VIRSH_TIMEOUT) -> str:
+    return proc.run(["virsh", "-c", cfg.lab.libvirt_uri, "-q", *args], quiet=True, timeout=timeout,
                     log=cfg.paths.log("virsh"), what=f"virsh {args[0]}", split_stderr=True)
+
+
+def virsh_each(cfg, calls: list[tuple[str, ...]], timeout: float = VIRSH_TIMEOUT) -> None:
+    """Several virsh calls at once (each machine's save or restore), all bounded by `timeout`."""
+    started = [(args, proc.start(["virsh", "-c", cfg.lab.libvirt_uri, "-q", *args], quiet=True,
+                                 log=cfg.paths.log("virsh"), what=f"virsh {args[0]}", split_stderr=True))
+               for args in calls]
+    failed = []
+    for args, p in started:
+        code = p.wait(timeout)
+        if code != 0:
+            failed.append(f"virsh {' '.join(args[:2])} " + ("took too long" if code is None else
+                                                           f"failed: {proc.failing_line(p.lines + p.err_lines)}"))
+    if failed:
+        raise ToolError(f"{failed[0]}; full log: {cfg.paths.log('virsh')}")
+
+
+def stop_domain(cfg, uuid: str) -> None:
+    """Power a domain off (a running one only), keeping its definition."""
+    if virsh(cfg, "domstate", uuid).strip() not in ("shut off", "crashed"):
+        virsh(cfg, "destroy", uuid)
 
 
 def check(cfg) -> None:
@@ -76,6 +98,15 @@ def box_volumes(cfg, boxes: list[str]) -> list[str]:
     """The images vagrant-libvirt uploaded for these boxes (shared by every lab that uses them)."""
     prefixes = tuple(box.replace("/", "-VAGRANTSLASH-") + "_vagrant_box_image_" for box in boxes)
     return [v for v in volumes_in_pool(cfg) if v.startswith(prefixes)]
+
+
+def ensure_volume(cfg, name: str, source: Path) -> None:
+    """A volume in the pool with `source`'s bytes, uploaded once (read by the machines, never written)."""
+    if name in volumes_in_pool(cfg):
+        return
+    console.say(f"    libvirt: uploading {source.name} as volume {name}")
+    virsh(cfg, "vol-create-as", STORAGE_POOL, name, str(source.stat().st_size), "--format", "raw")
+    virsh(cfg, "vol-upload", "--pool", STORAGE_POOL, name, str(source), timeout=600)
 
 
 def _backing_paths(cfg, keep: list[str]) -> set[str]:

@@ -75,6 +75,10 @@ class Client(vagrant.Vagrant):
         # Parsed by python-vagrant: stdout only (stderr goes to the log).
         return self._run(args, True)
 
+    def rsync(self, vm_name: str) -> None:
+        """`vagrant rsync <machine>`: its rsync synced folders, now (python-vagrant has no call for it)."""
+        self._call_vagrant_command(["rsync", vm_name])
+
 
 def client(cfg, what: str, timeout: float = QUERY_TIMEOUT, quiet: bool = True) -> Client:
     """A Vagrant for one call, logged to .xenlab/<lab>/logs/<first word of what>.log."""

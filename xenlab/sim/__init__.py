@@ -48,16 +48,19 @@ The xe client: xenlab/sim/xe (in the stand-in payload: <payload>/xenlab/sim/xe),
 a stdlib-only python3 script with `#!/usr/bin/python3 -S`; install it as `xe` on
 the scripts' PATH. It talks to $XENLAB_XE_SOCKET (default /var/lib/xcp/xapi), so
 the simulator must run with `--cli-socket /var/lib/xcp/xapi`. Commands: pif-scan,
-pif-reconfigure-ip, pif-plug, pif-unplug, host-management-reconfigure,
-host-set-hostname-live, sr-create, pool-sync-database, pool-enable-tls-verification,
-help, and <class>-list / -param-list / -param-get / -param-set / -param-add /
--param-remove / -param-clear for pif, host, sr, pool, sm, network, pbd.
+pif-reconfigure-ip, pif-reconfigure-ipv6, pif-plug, pif-unplug,
+host-management-reconfigure, host-set-hostname-live, host-disable, host-enable,
+host-enable-local-storage-caching, sr-create, pool-sync-database,
+pool-enable-tls-verification, event-wait, help, and <class>-list / -param-list /
+-param-get / -param-set / -param-add / -param-remove / -param-clear for pif, host, sr,
+pool, sm, network, pbd. Anything else is "Unknown command", exit 1.
 
 XenAPI messages beyond the generic ones: session.login_with_password,
 slave_local_login_with_password, logout, local_logout; host.call_plugin,
 compute_free_memory, get_management_interface, set_hostname_live,
-management_reconfigure; PIF.scan, reconfigure_ip, plug, unplug, set_disallow_unplug;
-SR.scan, SR.create; pool.sync_database, enable_tls_verification.
+management_reconfigure, disable, enable, enable_local_storage_caching; PIF.scan,
+reconfigure_ip, reconfigure_ipv6, plug, unplug, set_disallow_unplug; SR.scan,
+SR.create; pool.sync_database, enable_tls_verification.
 """
 
 BRAND = "xenlab-standin"

@@ -76,15 +76,15 @@ class Api:
     def _first_boot(self, inventory: dict, management_ip: str | None) -> dict:
         facts = self.machine.facts()
         cpu_info = dict(seed_mod.CPU_INFO)
-        memory = seed_mod.HOST_MEMORY
-        hostname = "xenlab-sim-0"
-        if facts:
+        memory, free, hostname = seed_mod.HOST_MEMORY, None, "xenlab-sim-0"
+        if facts:  # --guest: the host is this machine, as xapi reads it from the hypervisor
             cpu_info["cpu_count"] = str(facts.cpu_count)
-            memory = facts.memory_total or memory
+            if facts.memory_total:
+                memory, free = facts.memory_total, facts.memory_free
             hostname = facts.hostname
         return seed_mod.first_boot(self.store, inventory.get("INSTALLATION_UUID") or None,
                                    inventory.get("CONTROL_DOMAIN_UUID") or None, hostname,
-                                   management_ip or "", cpu_info, memory)
+                                   management_ip or "", cpu_info, memory, free)
 
     def _found_refs(self, inventory: dict) -> dict:
         """The refs of a loaded database: this host is the inventory's INSTALLATION_UUID, else the master."""

@@ -508,6 +508,91 @@ def sr_create(ctx, out, params):
     out.direct(ctx.call("SR.get_uuid", sr))
 
 
+def pif_reconfigure_ipv6(ctx, out, params):
+    lowered = [(k.lower(), v) for k, v in params]
+    pif = ctx.call("PIF.get_by_uuid", assoc(params, "uuid"))
+    known = {"none": "None", "dhcp": "DHCP", "static": "Static", "autoconf": "Autoconf"}
+    mode = assoc(params, "mode")
+    if mode.lower() not in known:
+        raise RecordFailure(f"Expected one of 'None', 'DHCP', 'Static', 'Autoconf', got {mode}")
+    ctx.call("PIF.reconfigure_ipv6", pif, known[mode.lower()], assoc(params, "IPv6", ""),
+             assoc(params, "gateway", ""), assoc(lowered, "dns", ""))
+
+
+def select_hosts(ctx, params, ignore: list[str]) -> list[str]:
+    """cli_operations.ml select_hosts: host=<uuid|hostname|name-label>, then any host field as a filter."""
+    kind = rec_mod.HOST
+    wanted = assoc(params, "host")
+    refs = list(ctx.call("host.get_all_records_where", "true"))
+    if wanted is not None:
+        refs = [r for r in refs if wanted in (ctx.store.record("host", r).get(k) for k in
+                                              ("uuid", "hostname", "name_label"))]
+    for k, v in params:
+        if k != "host" and k.split(":")[0] not in (*STDPARAMS, *ignore):
+            refs = _filter(ctx, kind, refs, k, v)
+    return refs
+
+
+def do_host_op(ctx, params, ignore: list[str], op) -> None:
+    hosts = select_hosts(ctx, params, ignore)
+    if not hosts:
+        raise OcamlFailure("No matching hosts found")
+    if len(hosts) > 1 and not bool_param(params, "multiple"):
+        raise OcamlFailure("Multiple matching hosts found. --multiple required to complete the operation")
+    for host in hosts:
+        op(host)
+
+
+def host_disable(ctx, out, params):
+    auto_enable = bool_param(params, "auto-enable", default=True)
+    do_host_op(ctx, params, ["auto-enable"], lambda host: ctx.call("host.disable", host, auto_enable))
+
+
+def host_enable(ctx, out, params):
+    def enable(host):
+        ctx.call("host.remove_from_other_config", host, "MAINTENANCE_MODE")
+        ctx.call("host.enable", host)
+    do_host_op(ctx, params, [], enable)
+
+
+def host_enable_local_storage_caching(ctx, out, params):
+    sr = ctx.call("SR.get_by_uuid", assoc(params, "sr-uuid"))
+    do_host_op(ctx, params, ["sr-uuid"], lambda host: ctx.call("host.enable_local_storage_caching", host, sr))
+
+
+EVENT_WAIT_TIMEOUT = 240.0  # the simulator's bound: xe itself waits until interrupted
+EVENT_WAIT_POLL = 0.2
+
+
+def event_wait(ctx, out, params):
+    """cli_operations.ml event_wait: until an object of the class matches every `key=value`
+    (`key=/=value`: does not match). Polled here, with the simulator unlocked in between."""
+    kind = rec_mod.KINDS.get(assoc(params, "class"))
+    if kind is None:
+        raise OcamlFailure(f"Cli listening for class '{assoc(params, 'class')}' not currently implemented")
+    conditions = [(k, v[2:], False) if v.startswith("/=") else (k, v, True)
+                  for k, v in params if k not in ("class", *STDPARAMS)]
+    deadline = time.monotonic() + EVENT_WAIT_TIMEOUT
+    while True:
+        ctx._index = None
+        for ref in ctx.store.classes.get(kind.cls, {}):
+            def matches(key, value, equal):
+                f = kind.field(key)
+                if f is None:
+                    raise OcamlFailure(f"key missing: {key}")
+                return (rec_mod.value(ctx, kind, f, ref) == value) == equal
+            if all(matches(*c) for c in conditions):
+                return
+        if time.monotonic() >= deadline:
+            raise OcamlFailure(f"event-wait: no {kind.name} matched within {EVENT_WAIT_TIMEOUT:.0f} s "
+                               "(the stand-in's bound)")
+        ctx.api.lock.release()
+        try:
+            time.sleep(EVENT_WAIT_POLL)
+        finally:
+            ctx.api.lock.acquire()
+
+
 def pool_sync_database(ctx, out, params):
     ctx.call("pool.sync_database")
 
@@ -520,6 +605,8 @@ COMMANDS: dict[str, Command] = {
     "pif-scan": Command(["host-uuid"], [], "Scan for new physical interfaces on a host.", pif_scan),
     "pif-reconfigure-ip": Command(["uuid", "mode"], ["IP", "netmask", "gateway", "DNS"],
                                   "Reconfigure the IP address settings on a PIF.", pif_reconfigure_ip),
+    "pif-reconfigure-ipv6": Command(["uuid", "mode"], ["IPv6", "gateway", "DNS"],
+                                    "Reconfigure the IPv6 address settings on a PIF.", pif_reconfigure_ipv6),
     "pif-plug": Command(["uuid"], [], "Attempt to bring up a network interface.", pif_plug),
     "pif-unplug": Command(["uuid"], [], "Attempt to bring down a network interface.", pif_unplug),
     "host-management-reconfigure": Command(["pif-uuid"], [], "Reconfigure the management interface of this node.",
@@ -531,6 +618,12 @@ COMMANDS: dict[str, Command] = {
                                                   "content-type", "sm-config:"],
                          "Create an SR, also a PBD. the device-config parameters can be specified by e.g. "
                          "device-config:foo=baa.", sr_create),
+    "host-disable": Command([], ["auto-enable"], "Disable the XE host.", host_disable, takes_any=True),
+    "host-enable": Command([], [], "Enable the XE host.", host_enable, takes_any=True),
+    "host-enable-local-storage-caching": Command(["sr-uuid"], [], "Enable local storage caching on the specified "
+                                                 "host", host_enable_local_storage_caching, takes_any=True),
+    "event-wait": Command(["class"], [], "Wait for the event that satisfies the conditions given on the command "
+                          "line.", event_wait, takes_any=True),
     "pool-sync-database": Command([], [], "Synchronise the current database across all hosts in the pool.",
                                   pool_sync_database),
     "pool-enable-tls-verification": Command([], [], "Enable TLS certificate verification",

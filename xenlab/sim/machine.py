@@ -50,7 +50,8 @@ class Nic:
 class Facts:
     hostname: str
     cpu_count: int
-    memory_total: int
+    memory_total: int  # bytes
+    memory_free: int  # bytes (MemAvailable)
 
 
 class Simulated:
@@ -140,13 +141,15 @@ class ThisMachine(Simulated):
             hostname = self.path("etc/hostname").read_text().strip()
         except OSError:
             hostname = ""
-        memory = 0
         try:
-            match = re.search(r"^MemTotal:\s+(\d+) kB", self.path("proc/meminfo").read_text(), re.MULTILINE)
-            memory = int(match.group(1)) * 1024 if match else 0
+            meminfo = self.path("proc/meminfo").read_text()
         except OSError:
-            pass
-        return Facts(hostname or socket.gethostname(), os.cpu_count() or 1, memory)
+            meminfo = ""
+
+        def kib(name):
+            match = re.search(rf"^{name}:\s+(\d+) kB", meminfo, re.MULTILINE)
+            return int(match.group(1)) * 1024 if match else 0
+        return Facts(hostname or socket.gethostname(), os.cpu_count() or 1, kib("MemTotal"), kib("MemAvailable"))
 
     def apply_ip(self, device: str, mode: str, ip: str, netmask: str, gateway: str,
                  dns: str) -> tuple[str, str] | None:

@@ -143,6 +143,27 @@ def host_set_hostname_live(api, host, hostname):
     return ""
 
 
+@message("host.disable", ref("host", "host"), P("auto_enable", B, True))
+def host_disable(api, host, auto_enable):
+    api.store.update("host", host, enabled=False)
+    return ""
+
+
+@message("host.enable", ref("host", "host"))
+def host_enable(api, host):
+    api.store.update("host", host, enabled=True)
+    return ""
+
+
+@message("host.enable_local_storage_caching", ref("host", "host"), ref("SR", "sr"))
+def host_enable_local_storage_caching(api, host, sr):
+    api.store.record("host", host)
+    api.store.record("SR", sr)
+    api.store.update("host", host, local_cache_sr=sr)
+    api.store.update("SR", sr, local_cache_enabled=True)
+    return ""
+
+
 @message("host.management_reconfigure", ref("PIF", "pif"))
 def host_management_reconfigure(api, pif):
     """xapi_host.ml management_reconfigure: the PIF's network becomes the management
@@ -162,8 +183,9 @@ def host_management_reconfigure(api, pif):
     if rec.get("management"):
         return ""
     network = store.record("network", rec["network"])
+    # xapi_network.ml attach_internal ~management_interface:true brings the PIF up.
+    _bring_up(api, pif)
     api.machine.set_management_interface(network.get("bridge", ""))
-    store.update("PIF", pif, currently_attached=True)
     update_management_flags(api, rec["host"], rec["network"])
     store.update("host", rec["host"], address=store.record("PIF", pif).get("IP", ""))
     return ""
@@ -234,6 +256,27 @@ def pif_reconfigure_ip(api, pif, mode, IP, netmask, gateway, DNS):
     return ""
 
 
+@message("PIF.reconfigure_ipv6", ref("PIF"), P("mode", wire.Enum("None", "DHCP", "Static", "Autoconf")),
+         P("IPv6", S), P("gateway", S), P("DNS", S))
+def pif_reconfigure_ipv6(api, pif, mode, IPv6, gateway, DNS):
+    """xapi_pif.ml reconfigure_ipv6, for the records (the stand-in applies no IPv6 to the machine)."""
+    rec = api.store.record("PIF", pif)
+    if not rec.get("managed", True):
+        raise Failure("PIF_UNMANAGED", pif)
+    for param, value in (("IPv6", IPv6.split("/")[0]), ("gateway", gateway)):
+        if value:
+            try:
+                ipaddress.IPv6Address(value)
+            except ValueError:
+                raise Failure("INVALID_IP_ADDRESS_SPECIFIED", param) from None
+    if mode == "Static" and not IPv6:
+        raise Failure("INVALID_IP_ADDRESS_SPECIFIED", "IPv6")
+    if rec.get("management") and mode == "None" and rec.get("primary_address_type") == "IPv6":
+        raise Failure("PIF_IS_MANAGEMENT_IFACE", pif)
+    api.store.update("PIF", pif, ipv6_configuration_mode=mode, IPv6=[IPv6] if IPv6 else [], ipv6_gateway=gateway)
+    return ""
+
+
 def _bring_up(api, pif: str) -> None:
     """nm.ml bring_pif_up: configure the device as the record says; for DHCP, record the lease."""
     rec = api.store.record("PIF", pif)
@@ -266,7 +309,6 @@ def pif_unplug(api, pif):
 
 @message("PIF.set_disallow_unplug", ref("PIF"), P("value", B))
 def pif_set_disallow_unplug(api, pif, value):
-    api.store.record("PIF", pif)
     api.store.update("PIF", pif, disallow_unplug=value)
     return ""
 

@@ -142,12 +142,12 @@ def add_pool_basics(store: Store) -> dict:
 
 
 def add_host(store: Store, name: str, address: str, uuid: str | None = None, dom0_uuid: str | None = None,
-             cpu_info: dict | None = None, memory_total: int = HOST_MEMORY) -> dict:
+             cpu_info: dict | None = None, memory_total: int = HOST_MEMORY, memory_free: int | None = None) -> dict:
     """A host with its metrics, control domain and PCI devices (no PIF, no SR)."""
-    metrics = store.add("host_metrics", {
-        "memory_total": memory_total, "memory_free": memory_total - DOM0_MEMORY - HOST_MEMORY_OVERHEAD,
-        "live": True,
-    })
+    if memory_free is None:
+        memory_free = memory_total - DOM0_MEMORY - HOST_MEMORY_OVERHEAD
+    metrics = store.add("host_metrics", {"memory_total": memory_total, "memory_free": max(0, memory_free),
+                                         "live": True})
     host = store.add("host", {
         "name_label": name, "name_description": "xenlab XenAPI simulator (a stand-in, not XenServer)",
         "hostname": name, "address": address, "enabled": True, "metrics": metrics,
@@ -236,10 +236,13 @@ def seed(store: Store, management_ip: str = "127.0.0.1", pool_size: int = 1) -> 
 
 
 def first_boot(store: Store, installation_uuid: str, control_domain_uuid: str, hostname: str,
-               address: str = "", cpu_info: dict | None = None, memory_total: int = HOST_MEMORY) -> dict:
-    """The database of a host whose first-boot scripts have not run yet."""
+               address: str = "", cpu_info: dict | None = None, memory_total: int = HOST_MEMORY,
+               memory_free: int | None = None) -> dict:
+    """The database of a host whose first-boot scripts have not run yet. As xapi does, the
+    host is INSTALLATION_UUID (ocaml/xapi/helpers.ml get_localhost_uuid) and the control
+    domain CONTROL_DOMAIN_UUID (ocaml/xapi/create_misc.ml) of /etc/xensource-inventory."""
     basics = add_pool_basics(store)
     refs = add_host(store, hostname, address, uuid=installation_uuid, dom0_uuid=control_domain_uuid,
-                    cpu_info=cpu_info, memory_total=memory_total)
+                    cpu_info=cpu_info, memory_total=memory_total, memory_free=memory_free)
     store.update("pool", basics["pool"], master=refs["host"])
     return {"pool": basics["pool"], **refs, "sr": NULL_REF, "pif": NULL_REF, "hosts": [refs["host"]]}

@@ -81,7 +81,7 @@ class Handler(socketserver.StreamRequestHandler):
             watchdog = threading.Timer(REQUEST_TIMEOUT, self._abort)
             watchdog.daemon = True
             try:
-                request = self._read_request(watchdog)
+                request = self._read_request(watchdog, first)
                 if request is None:
                     return
                 keep_alive = self._serve(*request)
@@ -116,12 +116,15 @@ class Handler(socketserver.StreamRequestHandler):
             raise _Respond("431 Request Header Fields Too Large", TOO_LARGE_PAGE)
         return line
 
-    def _read_request(self, watchdog):
+    def _read_request(self, watchdog, first: bool):
         """(method, path, version, headers, body), or None when the client closed between requests."""
         try:
             line = self.rfile.readline(MAX_HEADER_LENGTH + 1)
         except TimeoutError:
-            return None  # idle, or never spoke: close quietly
+            if first:  # http_svr.ml read_request: a header read timeout is answered 408
+                raise _Respond("408 Request Timeout", TIMEOUT_PAGE) from None
+            # An idle kept-alive connection is closed quietly: clients retry on a closed one.
+            return None
         if not line:
             return None
         watchdog.start()
@@ -184,8 +187,9 @@ class Handler(socketserver.StreamRequestHandler):
         elif method not in ("GET", "POST"):
             self._send("501 Not Implemented", b"not implemented\n", "text/plain", close=True)
             return False
-        else:
-            self._send("404 Not Found", b"not found\n", "text/plain", close=not keep_alive)
+        else:  # http_svr.ml response_missing: 404, and the connection ends
+            self._send("404 Not Found", b"not found\n", "text/plain", close=True)
+            return False
         if self.verbose:
             sys.stderr.write(f"xenlab-sim: {method} {path} {len(body)} bytes\n")
         return keep_alive

@@ -117,7 +117,7 @@ def _stage_sim(tmp: Path) -> Path:
     payload = tmp / "payload"
     pkg = payload / "xenlab"
     pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text('"""Only the XenAPI simulator is installed here (stand-in host)."""\n')
+    write_file(pkg / "__init__.py", '"""Only the XenAPI simulator is installed here (stand-in host)."""\n')
     for part in SIM_PAYLOAD:
         if part.is_dir():
             shutil.copytree(part, pkg / part.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

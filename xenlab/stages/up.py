@@ -17,18 +17,39 @@ from ..core.files import digest, digest_tree, keyed_digest, write_file
 from ..core.paths import VAGRANT_SCRIPTS, VAGRANTFILE
 from ..errors import ToolError
 from ..images import boxes
-from ..machines import labspec, libvirt, vagrantcli
+from ..machines import labspec, libvirt, sshconfig, vagrantcli
 from ..machines.labspec import MACHINES
 
 DESTROY_TIMEOUT = 600.0
 
 
 class MachineStage:
-    """Bring up one Vagrant machine; `consumes` names the LabPaths files it is provisioned with."""
+    """Bring up one Vagrant machine.
 
-    def __init__(self, machine: str, consumes: tuple[str, ...] = ()):
+    `consumes` names the LabPaths files it is provisioned with (synced in before
+    its provisioning); `boots_with` names machines that boot beside it, unprovisioned,
+    so that their boot overlaps this one's and only their provisioning waits;
+    `gets_probe`: it is given Nova's compute probe when the flavour says so.
+    """
+
+    def __init__(self, machine: str, consumes: tuple[str, ...] = (), boots_with: tuple[str, ...] = (),
+                 gets_probe: bool = False):
         self.machine = machine
         self.consumes = consumes
+        self.boots_with = boots_with
+        self.gets_probe = gets_probe
+
+    def _probe(self, cfg) -> bool:
+        return self.gets_probe and flavours.load(cfg).nova_probe
+
+    def prepare(self, cfg) -> None:
+        """What the machine is given that the host makes first: Nova's probe, its tree
+        (PyPI, here) on a disk image in the libvirt pool, which the machine attaches."""
+        if self._probe(cfg):
+            from ..devstack import probe
+
+            image = probe.ensure_image(cfg.paths.log("nova-probe"))
+            libvirt.ensure_volume(cfg, probe.volume_name(), image)
 
     def box(self, cfg) -> tuple[str, str]:
         """(box name, the version the lab boots now: '' for a box xenlab did not build)."""
@@ -47,6 +68,7 @@ class MachineStage:
             "@".join(self.box(cfg)),
             # The files it is provisioned with hold the password: keyed, see files.keyed_digest.
             keyed_digest(cfg.paths.digest_key, *(p.read_bytes() if p.is_file() else b"" for p in consumed)),
+            _probe_inputs() if self._probe(cfg) else "",
         )
 
     def made_from(self, cfg) -> str:
@@ -70,20 +92,43 @@ class MachineStage:
 
     def run(self, cfg, force: bool = False) -> None:
         libvirt.check(cfg)
-        check_boxes(cfg, [self.machine])
+        others = [STAGES[m] for m in self.boots_with]
+        check_boxes(cfg, [self.machine, *self.boots_with])
         why = self.stale(cfg)
         if why:
             console.say(f"    {why}: destroying it to make it anew")
             vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy(self.machine)
-        console.header(f"vagrant up {self.machine}")
-        timeout = flavours.load(cfg).up_timeout_s
-        vagrantcli.client(cfg, "up", timeout, quiet=False).up(self.machine, provision=True,
-                                                              provider=cfg.lab.provider)
+        vagrant = vagrantcli.client(cfg, "up", flavours.load(cfg).up_timeout_s, quiet=False)
+        self.prepare(cfg)
+        if state(cfg, self.machine) != "running":
+            beside = [o for o in others if state(cfg, o.machine) != "running" and not o.stale(cfg)]
+            for other in beside:
+                other.prepare(cfg)  # what it is given is synced in when it boots
+            beside = [o.machine for o in beside]
+            boot = [self.machine, *beside]
+            console.header(f"vagrant up --no-provision {' '.join(boot)}"
+                           + (f" ({', '.join(beside)} boots alongside, provisioned later)" if beside else ""))
+            # One Vagrant for both: vagrant-libvirt boots a command's machines in parallel.
+            vagrant.up(None if set(boot) == set(MACHINES) else self.machine, no_provision=True,
+                       provider=cfg.lab.provider)
+        elif self.consumes or self._probe(cfg):
+            # A machine already up gets the files it is provisioned with synced in first.
+            console.header(f"vagrant rsync {self.machine}")
+            vagrant.rsync(self.machine)
+        console.header(f"vagrant provision {self.machine}")
+        vagrant.provision(self.machine)
         record_ssh_config(cfg)
 
 
-XENSERVER = MachineStage("xenserver")
-DEVSTACK = MachineStage("devstack", consumes=("local_conf", "nova_conf", "domzero_pub"))
+XENSERVER = MachineStage("xenserver", boots_with=("devstack",))
+DEVSTACK = MachineStage("devstack", consumes=("local_conf", "nova_conf", "domzero_pub"), gets_probe=True)
+STAGES = {s.machine: s for s in (XENSERVER, DEVSTACK)}
+
+
+def _probe_inputs() -> str:
+    from ..devstack import probe
+
+    return probe.inputs()
 
 
 def _built_box_names(cfg) -> list[str]:
@@ -134,26 +179,6 @@ def ssh_config(cfg) -> str:
     return path.read_text()
 
 
-def ssh_hosts(cfg, text: str | None = None) -> dict[str, dict[str, str]]:
-    """Host -> its ssh options, from an ssh config (the recorded one by default)."""
-    hosts: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
-    if text is None:
-        try:
-            text = cfg.paths.vagrant_ssh_config.read_text()
-        except OSError:
-            return hosts
-    for line in text.splitlines():
-        parts = line.strip().split(None, 1)
-        if len(parts) != 2:
-            continue
-        if parts[0] == "Host":
-            current = hosts.setdefault(parts[1], {})
-        elif current is not None:
-            current.setdefault(parts[0], parts[1].strip('"'))
-    return hosts
-
-
 def describe(cfg) -> list[dict]:
     """Both machines: state, private address, SSH endpoint when running."""
     spec = labspec.spec(cfg)
@@ -161,7 +186,10 @@ def describe(cfg) -> list[dict]:
         states, note = {m: state(cfg, m) for m in MACHINES}, ""
     except ToolError as exc:
         states, note = {}, exc.message
-    hosts = ssh_hosts(cfg)
+    try:
+        hosts = sshconfig.hosts(cfg.paths.vagrant_ssh_config.read_text())
+    except OSError:
+        hosts = {}
     out = []
     for m in MACHINES:
         st = states.get(m, "unknown")
@@ -178,19 +206,35 @@ def describe(cfg) -> list[dict]:
 # ---------------------------------------------------------------- down
 
 
-def down(cfg) -> None:
-    """Destroy the machines, then what vagrant-libvirt keeps; forget the lab's machine stages."""
-    from ..core import plan
+def down(cfg, purge: bool = False) -> None:
+    """Destroy the machines and what vagrant-libvirt keeps of them; forget the machine stages.
+
+    The uploaded box images stay in the libvirt pool, so the next `up` starts warm;
+    `purge` removes them too, with the lab's snapshots and its password pin.
+    """
+    from ..core import password, plan
 
     plan.render_all(cfg, quiet=True)
     libvirt.check(cfg)
-    with console.stage(f"down: destroying lab {cfg.lab.name!r}"):
+    with console.stage(f"down: destroying lab {cfg.lab.name!r}{' and purging it' if purge else ''}"):
         console.header("vagrant destroy")
         vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy()
         if cfg.lab.provider == "libvirt":
             console.header("libvirt: removing leftover domains, volumes and networks")
             libvirt.clean(cfg)
+            if purge:
+                spec = labspec.spec(cfg)
+                shared = libvirt.box_volumes(cfg, [spec[m]["box"] for m in MACHINES])
+                if spec["nova_probe"] and spec["nova_probe"]["volume"] in libvirt.volumes_in_pool(cfg):
+                    shared.append(spec["nova_probe"]["volume"])
+                libvirt.remove_volumes(cfg, shared)
         forget_machines(cfg)
+        if purge:
+            from ..machines import snapshots
+
+            snapshots.delete_all(cfg)
+            password.unpin(cfg.paths)
+            console.say("    purged: box images, snapshots and the lab's password pin")
 
 
 def forget_machines(cfg, machine: str | None = None) -> None:
@@ -210,6 +254,9 @@ def forget_machines(cfg, machine: str | None = None) -> None:
 def vagrant_hook(cfg, machine: str, event: str, provisioned: bool) -> None:
     """What a Vagrantfile trigger reports: `up` (provisioned or not) or `destroy` of a machine."""
     s = lifecycle.machine_stage(machine)
+    if event == "before-up":
+        STAGES[machine].prepare(cfg)
+        return
     if event == "destroy":
         forget_machines(cfg, machine)
         console.say(f"xenlab: {machine} destroyed: stages from {s.name} on forgotten")

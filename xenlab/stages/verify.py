@@ -1,8 +1,8 @@
 """`verify`: run the testinfra deployment suites against the lab's hosts.
 
 Both hosts are checked at once (one pytest process each), over OpenSSH with
-connection multiplexing: testinfra ignores --ssh-extra-args, so ControlMaster,
-ControlPath and ControlPersist go into the ssh config file it reads. The
+connection multiplexing (machines/sshconfig.py): testinfra ignores
+--ssh-extra-args, so the sharing goes into the ssh config file it reads. The
 suites get what the lab should look like from a context file (no secret) and
 the XenAPI password from the environment. Results: one JUnit XML report under
 .xenlab/<lab>/reports/ and a short summary per host.
@@ -11,8 +11,6 @@ the XenAPI password from the environment. Results: one JUnit XML report under
 from __future__ import annotations
 
 import json
-import os
-import stat
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -20,15 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import console, flavours, proc
-from ..core.files import digest, digest_tree, ensure_dir, write_file, write_json
+from ..core.files import digest, digest_tree, ensure_dir, write_json
 from ..core.paths import SUITES_DIR as SUITES
-from ..errors import ChecksFailed, ConfigError, HostError
+from ..errors import ChecksFailed, ConfigError
+from ..machines import labspec, sshconfig
 
 RUN_TIMEOUT = 900  # seconds for one host's suite, whatever hangs
-CONTROL_PERSIST = 300
-# Where the devstack machine's provisioning (vagrant/devstack/provision.sh) puts them.
-LOCAL_CONF_PATH = "/opt/stack/devstack/local.conf"
-NOVA_CONF_PATH = "/etc/nova/nova.conf"
 
 
 @dataclass
@@ -51,49 +46,6 @@ class Outcome:
     skipped: int = 0
     seconds: float = 0.0
     round_trips: int = 0
-
-
-# ------------------------------------------------------------------ ssh config
-
-
-def multiplexed(ssh_config: str, control_dir: Path) -> str:
-    """Add connection sharing to every Host block of an ssh config."""
-    extra = [
-        "  ControlMaster auto",
-        f"  ControlPath {control_dir}/%C",
-        f"  ControlPersist {CONTROL_PERSIST}",
-    ]
-    out: list[str] = []
-    for line in ssh_config.splitlines():
-        if line.strip().lower().startswith(("controlmaster", "controlpath", "controlpersist")):
-            continue
-        out.append(line)
-        if line.startswith("Host "):
-            out.extend(extra)
-    return "\n".join(out) + "\n"
-
-
-def control_dir(cfg) -> Path:
-    """Where ssh keeps its shared connections: private, and checked to be ours.
-
-    A Unix socket path must be short, hence /tmp rather than the lab's folder; a
-    directory there that another user made (or a symlink) is refused.
-    """
-    path = Path("/tmp") / f"xenlab-{os.getuid()}-{digest(str(cfg.lab_dir))[:10]}"
-    try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        pass
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) != 0o700:
-        raise HostError(f"{path} (ssh's ControlPath directory) is not a 0700 directory of this user: remove it")
-    return path
-
-
-def write_ssh_config(cfg, text: str, path: Path | None = None) -> Path:
-    path = path or cfg.paths.ssh_config
-    write_file(path, multiplexed(text, control_dir(cfg)), secret=True)
-    return path
 
 
 # ------------------------------------------------------------------ context
@@ -122,11 +74,26 @@ def context(cfg) -> dict:
         },
         "devstack": {
             "user": cfg.devstack.user,
-            "local_conf": LOCAL_CONF_PATH,
-            "nova_conf": NOVA_CONF_PATH,
+            "local_conf": labspec.GUEST_LOCAL_CONF,
+            "nova_conf": labspec.GUEST_NOVA_CONF,
             "localrc": {k: v for k, v in localrc.items() if k not in secret_keys},
         },
+        "nova_probe": _probe_context(cfg),
     }
+
+
+def _probe_context(cfg) -> dict | None:
+    """How the devstack host asks Nova's compute probe service, and the host it must report."""
+    from ..devstack import probe
+
+    if not flavours.load(cfg).nova_probe:
+        return None
+    try:
+        facts = json.loads(cfg.paths.facts.read_text())
+    except (OSError, ValueError):
+        facts = {}
+    return {"ask": probe.ask(labspec.GUEST_PROBE_SOCKET), "service": "xenlab-nova-probe.service",
+            "hostname": facts.get("hostname", "")}
 
 
 # ------------------------------------------------------------------ running
@@ -228,7 +195,7 @@ def check(cfg, targets: list[Target]) -> list[Outcome]:
 def lab_targets(cfg) -> list[Target]:
     from . import up
 
-    ssh_config = write_ssh_config(cfg, up.ssh_config(cfg))
+    ssh_config = sshconfig.write(cfg, up.ssh_config(cfg))
     return [
         Target("xenserver", "ssh://xenserver", ssh_config, sudo=True, suites=["test_xenserver.py"]),
         Target("devstack", "ssh://devstack", ssh_config, sudo=True,
@@ -242,7 +209,7 @@ def host_targets(cfg, host: str, devstack_ssh_config: str | None, devstack_host:
 
     if bool(devstack_ssh_config) != bool(devstack_host):
         raise ConfigError("verify: --devstack-ssh-config and --devstack-host go together")
-    xs_config = write_ssh_config(cfg, "\n".join([
+    xs_config = sshconfig.write(cfg, "\n".join([
         "Host xenserver",
         f"  HostName {host}",
         "  User root",
@@ -260,7 +227,7 @@ def host_targets(cfg, host: str, devstack_ssh_config: str | None, devstack_host:
             text = Path(devstack_ssh_config).read_text()
         except OSError as exc:
             raise ConfigError(f"verify: cannot read {devstack_ssh_config}: {exc.strerror}") from None
-        ds_config = write_ssh_config(cfg, text, cfg.paths.host_ssh_config("devstack"))
+        ds_config = sshconfig.write(cfg, text, cfg.paths.host_ssh_config("devstack"))
         targets.append(Target("devstack", f"ssh://{devstack_host}", ds_config, sudo=True,
                               suites=["test_devstack.py", "test_devstack_services.py"]))
     return targets

@@ -38,6 +38,21 @@ def present(cfg) -> bool:
     return all(f.is_file() for f in (p.local_conf, p.nova_conf, p.facts, p.domzero_key, p.domzero_pub))
 
 
+def facts_changed(cfg) -> bool:
+    """Does the host answer with other facts than wire recorded (a restored snapshot, a rebuilt host)?"""
+    try:
+        recorded = json.loads(cfg.paths.facts.read_text())
+    except (OSError, ValueError):
+        return True
+    url = devstack.connection_url(cfg)
+    session = xapi.login(url, cfg.credentials.xenapi_user, cfg.password.get_secret_value(),
+                         timeout=cfg.wire.timeout_s, attempts=cfg.wire.attempts)
+    try:
+        return xapi.facts(session, url).public() != recorded
+    finally:
+        xapi.logout(session)
+
+
 def run(cfg, force: bool = False) -> None:
     renders = _renders(cfg)
     findings = [f for path, text in renders.items() for f in restrictions.check_text(path.name, text)]

@@ -34,12 +34,59 @@ def test_real_flavour_without_nested_virt_is_warned(tmp_path, monkeypatch):
     assert verdicts["nested-virt"][0] == doctor.WARN and "nested=1" in verdicts["nested-virt"][1]
 
 
+def without(monkeypatch, *missing):
+    """A host where the given tools are nowhere on PATH (nor in /usr/sbin)."""
+    monkeypatch.setattr(doctor.shutil, "which",
+                        lambda name, path=None: None if name in missing else "/usr/bin/" + name)
+    monkeypatch.setattr(doctor, "tool_version", lambda argv, timeout=20: "1.0")
+    monkeypatch.setattr(doctor, "_vagrant_plugins", lambda: {"vagrant-libvirt"})
+
+
 def test_missing_tool_fails_with_the_fix(cfg, monkeypatch):
-    monkeypatch.setattr(doctor, "tool_version", lambda argv, timeout=20: None if argv[0] == "packer" else "1.0")
-    monkeypatch.setattr(doctor.shutil, "which", lambda name: None if name == "packer" else "/usr/bin/" + name)
+    without(monkeypatch, "packer")
     findings = {f.check: f for f in doctor.check_tools(cfg)}
     assert findings["tool packer"].verdict == doctor.FAIL
     assert "./bootstrap" in findings["tool packer"].detail
+
+
+def test_a_missing_tool_of_the_flavour_s_build_fails_naming_its_debian_package(cfg, tmp_path, monkeypatch):
+    # The fresh machine of issue 12: parted was missing and doctor said 0 failures.
+    without(monkeypatch, "parted", "mkfs.ext4")
+    findings = {f.check: f for f in doctor.check_tools(cfg)}
+    assert findings["tool parted"].verdict == doctor.FAIL
+    assert "install the Debian package parted" in findings["tool parted"].detail
+    assert "install the Debian package e2fsprogs" in findings["tool mkfs.ext4"].detail
+    # A flavour installed from an ISO makes no base image: parted is not its business.
+    (tmp_path / "real.toml").write_text("")
+    real = config.load(tmp_path / "real.toml", environ={"XENLAB_PASSWORD": "pw"})
+    assert "tool parted" not in {f.check for f in doctor.check_tools(real)}
+
+
+def test_the_provider_decides_the_provider_s_tools(tmp_path, monkeypatch):
+    without(monkeypatch, "VBoxManage")
+    (tmp_path / "x.toml").write_text('[lab]\nprovider = "virtualbox"\n')
+    vbox = config.load(tmp_path / "x.toml", environ={"XENLAB_PASSWORD": "pw"})
+    findings = {f.check: f for f in doctor.check_tools(vbox)}
+    assert findings["tool VBoxManage"].verdict == doctor.FAIL and "virtualbox.org" in findings["tool VBoxManage"].detail
+    assert "tool virsh" not in findings and "vagrant-libvirt" not in findings
+
+
+def test_a_missing_vagrant_plugin_fails_naming_its_package(cfg, monkeypatch):
+    without(monkeypatch)
+    monkeypatch.setattr(doctor, "_vagrant_plugins", lambda: {"vagrant-share"})
+    findings = {f.check: f for f in doctor.check_tools(cfg)}
+    assert findings["vagrant-libvirt"].verdict == doctor.FAIL
+    assert "install the Debian package vagrant-libvirt" in findings["vagrant-libvirt"].detail
+
+
+def test_a_real_flavour_without_usable_kvm_fails_naming_the_fix(tmp_path, monkeypatch):
+    (tmp_path / "xenlab.toml").write_text("")
+    real = config.load(tmp_path / "xenlab.toml", environ={"XENLAB_PASSWORD": "pw"})
+    monkeypatch.setattr(host, "verdict", lambda: host.KvmFinding(False, "kvm_pvm"))
+    verdicts = {f.check: f for f in doctor.check_kvm(real)}
+    assert verdicts["nested-virt"].verdict == doctor.FAIL
+    assert verdicts["nested-virt"].detail == ("XCP-ng 8.3 LTS runs Xen inside a VM: this host's KVM cannot run a "
+                                              "guest (kvm_pvm): use a host with nested KVM, or --flavour standin")
 
 
 def test_exit_code_reflects_failures(cfg, monkeypatch, capsys):

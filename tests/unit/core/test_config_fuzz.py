@@ -1,14 +1,23 @@
-"""Fuzz: every generated bad config makes `xenlab plan` exit 2 with one line.
+"""Fuzz: every generated bad config or command line exits 2 with one line.
 
-Each example is a valid config with one deliberate fault (a wrong type, a value
-out of range, an unknown key, a bad address, broken TOML), run through the real
-CLI program in-process, so the whole path from file to exit code is covered.
+Each example is a valid config or command line with one deliberate fault (a wrong
+type, a value out of range, an unknown key, a bad address, broken TOML; a file
+that is not UTF-8, nested too deep, a FIFO, a directory, a dangling link, a path
+of thousands of characters, given by --config or XENLAB_CONFIG; a password file
+of those kinds; an unknown task or option, an option without its value, a word
+where a number goes), run through the real CLI program in-process, so the whole
+path from argv to exit code is covered: exit 2, one line on stderr, nothing on
+stdout, no traceback, and no hang (each run has 20 s, a FIFO would block for ever).
 """
 
 import contextlib
 import io
+import os
+import signal
 import string
+from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,15 +70,43 @@ bad_configs = st.one_of(
 )
 
 
-def run_cli(argv):
+class Hang(BaseException):
+    """The CLI did not answer within its time: it would have hung."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    def expire(signum, frame):
+        raise Hang(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_cli(argv, env=None):
     out, err = io.StringIO(), io.StringIO()
     code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("XENLAB_")} | (env or {})
+    with mock.patch.dict(os.environ, environ, clear=True), deadline(20), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             program.run(argv)
         except SystemExit as exc:
             code = exc.code or 0
     return code, out.getvalue(), err.getvalue()
+
+
+def assert_usage_error(done, context):
+    code, out, err = done
+    assert code == 2, (context, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("xenlab: "), (context, err)
+    assert "Traceback" not in err and out == "", (context, out)
 
 
 @settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -78,9 +115,183 @@ def run_cli(argv):
 def test_bad_config_exits_2_with_one_line(tmp_path, text):
     path = tmp_path / "xenlab.toml"
     path.write_text(text)
-    code, out, err = run_cli(["xenlab", "plan", "--config", str(path)])
-    assert code == 2, (text, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("xenlab: config error:")
-    assert "Traceback" not in err and out == ""
+    done = run_cli(["xenlab", "plan", "--config", str(path)], {"XENLAB_PASSWORD": "pw"})
+    assert_usage_error(done, text)
+    assert done[2].startswith("xenlab: config error:")
+
+
+# ------------------------------------------------------------ files that are not a config
+
+CONFIG_TASKS = ["plan", "status", "lab", "sim", "build", "up", "doctor"]
+
+
+def _nested(kind: str, depth: int) -> bytes:
+    opening, closing = {"array": ("[", "]"), "table": ("{a = ", "}")}[kind]
+    return f"[lab]\nname = {opening * depth}1{closing * depth}\n".encode()
+
+
+def _make(kind: str, size: int):
+    """(what to create at a path, or None for a path that needs nothing made)."""
+    return {
+        "non-utf8": lambda p: p.write_bytes(b"[lab]\nname = \"" + b"\xff\xfe" * size + b"\"\n"),
+        "deep-arrays": lambda p: p.write_bytes(_nested("array", 200 + size * 40)),
+        "deep-tables": lambda p: p.write_bytes(_nested("table", 200 + size * 40)),
+        "fifo": lambda p: os.mkfifo(p),
+        "directory": lambda p: p.mkdir(),
+        "dangling-symlink": lambda p: p.symlink_to(p.parent / "gone"),
+        "missing": lambda p: None,
+    }[kind]
+
+
+FILE_FAULTS = st.sampled_from(["non-utf8", "deep-arrays", "deep-tables", "fifo", "directory", "dangling-symlink",
+                               "missing"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(task=st.sampled_from(CONFIG_TASKS), fault=FILE_FAULTS, size=st.integers(1, 50),
+       via_env=st.booleans(), n=st.integers(0, 10**9))
+def test_a_config_that_is_not_a_toml_file_exits_2(tmp_path, task, fault, size, via_env, n):
+    path = tmp_path / f"c{n}" / "xenlab.toml"
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists() and not path.is_symlink():
+        _make(fault, size)(path)
+    env = {"XENLAB_PASSWORD": "pw"}
+    argv = ["xenlab", task]
+    if via_env:
+        env["XENLAB_CONFIG"] = str(path)
+    else:
+        argv += ["--config", str(path)]
+    assert_usage_error(run_cli(argv, env), (task, fault, via_env))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(task=st.sampled_from(CONFIG_TASKS), length=st.integers(256, 6000), via_env=st.booleans(),
+       slashes=st.booleans())
+def test_config_paths_empty_or_thousands_of_characters_long_exit_2(tmp_path, task, length, via_env, slashes):
+    path = "" if length == 256 else ("ab/" if slashes else "x") * (length // (3 if slashes else 1))
+    env, argv = {"XENLAB_PASSWORD": "pw"}, ["xenlab", task]
+    if via_env:
+        env["XENLAB_CONFIG"] = path
+    else:
+        argv += ["--config", path]
+    done = run_cli(argv, env)
+    assert_usage_error(done, (task, length, via_env))
+    assert len(done[2]) < 400
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(task=st.sampled_from(["plan", "status", "lab", "sim"]),
+       fault=st.sampled_from(["non-utf8", "fifo", "directory", "dangling-symlink", "missing", "0644", "empty"]),
+       n=st.integers(0, 10**9))
+def test_a_password_file_that_is_not_a_0600_text_file_exits_2(tmp_path, task, fault, n):
+    home = tmp_path / f"h{n}"
+    home.mkdir(exist_ok=True)
+    pw = home / "pw"
+    if not pw.exists() and not pw.is_symlink():
+        if fault in ("0644", "empty"):
+            pw.write_text("" if fault == "empty" else "a-good-password\n")
+            pw.chmod(0o644 if fault == "0644" else 0o600)
+        else:
+            _make(fault, 3)(pw)
+    config = home / "xenlab.toml"
+    config.write_text(f'[lab]\nflavour = "standin"\n[credentials]\npassword_file = "{pw}"\n')
+    done = run_cli(["xenlab", task, "--config", str(config)])
+    assert_usage_error(done, (task, fault))
+    assert "password" in done[2] or "credentials.password_file" in done[2]
+
+
+def test_an_empty_password_variable_is_refused_not_replaced(tmp_path):
+    config = tmp_path / "xenlab.toml"
+    config.write_text('[lab]\nflavour = "standin"\n')
+    done = run_cli(["xenlab", "plan", "--config", str(config)], {"XENLAB_PASSWORD": ""})
+    assert_usage_error(done, "empty XENLAB_PASSWORD")
+    assert "XENLAB_PASSWORD is empty" in done[2]
+
+
+# ------------------------------------------------------------ command lines
+
+TASK_FLAGS = {
+    "plan": ["--config", "--flavour"], "status": ["--config", "--flavour", "--json"],
+    "lab": ["--config", "--flavour", "--from"], "sim": ["--config", "--port", "--pool-size", "--plugin-dir"],
+    "check-config": ["--path", "--json"], "build": ["--config", "--flavour", "--force"],
+    "up": ["--config", "--flavour", "--force"], "doctor": ["--config", "--flavour", "--json"],
+}
+# Tasks the command-line fuzzing leaves alone (they run a lab, a test suite or the Vagrantfile's hook).
+OTHER_TASKS = ("test", "wire", "verify", "down", "vagrant-hook", "snapshot", "restore")
+VALUE_FLAGS = {"--config", "--flavour", "--from", "--port", "--pool-size", "--plugin-dir", "--path"}
+NUMBER_FLAGS = {"sim": ["--port", "--pool-size"]}
+flag_word = st.text(alphabet=string.ascii_lowercase + "-_", min_size=1, max_size=12)
+# invoke's own flags, which it takes after a task's name too (`doctor --version` prints the version).
+CORE_FLAGS = ("help", "version", "list", "debug", "echo", "pty", "dry", "complete", "warn-only", "write-pyc",
+              "hide", "config", "list-depth", "list-format", "command-timeout", "prompt-for-sudo-password",
+              "print-completion-script")
+not_a_number = st.one_of(st.sampled_from(["abc", "x", "1.5", "", " ", "0x10", "1e3", "--", "٣"]),
+                         st.text(alphabet=string.ascii_letters + ".,", min_size=1, max_size=6))
+
+
+@st.composite
+def bad_command_line(draw):
+    task = draw(st.sampled_from(sorted(TASK_FLAGS)))
+    fault = draw(st.sampled_from(["unknown-flag", "missing-value", "not-a-number", "unknown-task",
+                                  "unknown-core-flag", "core-not-a-number", "extra-word"]))
+    argv = [task]
+    if fault == "unknown-flag":
+        flag = "--" + draw(flag_word.filter(lambda w: f"--{w}" not in TASK_FLAGS[task] and w not in
+                                            ("h", *CORE_FLAGS) and not w.startswith("-")))
+        argv.append(flag)
+    elif fault == "missing-value":
+        argv.append(draw(st.sampled_from(sorted(VALUE_FLAGS & set(TASK_FLAGS[task])))))
+    elif fault == "not-a-number":
+        task = "sim"
+        argv = [task, draw(st.sampled_from(NUMBER_FLAGS[task])), draw(not_a_number)]
+    elif fault == "unknown-task":
+        argv = [draw(flag_word.filter(lambda w: w not in TASK_FLAGS and w not in OTHER_TASKS
+                                      and not w.startswith("-")))]
+    elif fault == "unknown-core-flag":
+        argv = ["--" + draw(flag_word.filter(lambda w: not w.startswith("-") and w not in CORE_FLAGS))] + argv
+    elif fault == "core-not-a-number":
+        argv = [draw(st.sampled_from(["--command-timeout", "-T", "--list-depth", "-D"])), draw(not_a_number)] + argv
+    else:  # a second bare word where none is taken
+        argv += ["--path", "a.conf"] if task == "check-config" else []
+        argv.append(draw(flag_word.filter(lambda w: w not in TASK_FLAGS and w not in OTHER_TASKS
+                                          and not w.startswith("-"))))
+    return argv
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=bad_command_line())
+def test_a_command_line_invoke_cannot_parse_exits_2(tmp_path, argv):
+    config = tmp_path / "xenlab.toml"
+    if not config.exists():
+        config.write_text('[lab]\nflavour = "standin"\n')
+    assert_usage_error(run_cli(["xenlab", *argv], {"XENLAB_PASSWORD": "pw", "XENLAB_CONFIG": str(config)}), argv)
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["plan", "--bogus"], "xenlab: No idea what '--bogus' is (see `xenlab plan --help`)"),
+    (["plan", "--flavour"], "xenlab: --flavour needs a value (see `xenlab plan --help`)"),
+    (["bogus"], "xenlab: No idea what 'bogus' is (see `xenlab --help`)"),
+    (["sim", "--port", "abc"], "xenlab: --port takes a whole number, not 'abc' (see `xenlab --help`)"),
+    (["sim", "--pool-size", "x"], "xenlab: --pool-size takes a whole number, not 'x' (see `xenlab --help`)"),
+])
+def test_the_issue_s_command_lines_are_usage_errors(tmp_path, argv, line):
+    config = tmp_path / "xenlab.toml"
+    config.write_text('[lab]\nflavour = "standin"\n')
+    done = run_cli(["xenlab", *argv], {"XENLAB_PASSWORD": "pw", "XENLAB_CONFIG": str(config)})
+    assert_usage_error(done, argv)
+    assert done[2].strip() == line
+
+
+# ------------------------------------------------------------ check-config's files
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fault=st.sampled_from(["non-utf8", "fifo", "directory", "dangling-symlink", "missing", "dev-zero"]),
+       positional=st.booleans(), n=st.integers(0, 10**9))
+def test_check_config_on_a_file_it_cannot_read_exits_2_at_once(tmp_path, fault, positional, n):
+    path = tmp_path / f"n{n}.conf"
+    if fault == "dev-zero":
+        path = "/dev/zero"
+    elif not path.exists() and not path.is_symlink():
+        _make(fault, 3)(path)
+    argv = ["xenlab", "check-config", *([str(path)] if positional else ["--path", str(path)])]
+    assert_usage_error(run_cli(argv), (fault, positional))

@@ -54,7 +54,7 @@ def test_unknown_flavour_settings_are_refused(tmp_path):
 
 @pytest.mark.parametrize("line, why", [('needs_kvm = "yes"', "needs_kvm = 'yes' is not a bool"),
                                        ('up_timeout_s = "long"', "is not a int"),
-                                       ('host_tools = "debootstrap"', "is not a list of strings")])
+                                       ('companion_boxes = "devstack"', "is not a list of strings")])
 def test_flavour_settings_are_typed(tmp_path, line, why):
     bad = tmp_path / "bad.pkrvars.hcl"
     bad.write_text(f'flavour = "bad"\nproduct = "x"\n{line}\n')

@@ -127,3 +127,11 @@ def test_only_runs_the_named_stages_in_sequence_order(stages):
     cfg, runs, _ = stages
     lifecycle.run_sequence(cfg, only=["two", "one"])
     assert [r[0] for r in runs] == ["one", "two"]
+
+
+def test_a_forced_rerun_that_changes_nothing_leaves_later_stages_current(stages):
+    cfg, runs, _ = stages
+    lifecycle.run_sequence(cfg)
+    lifecycle.run_stage(cfg, "one", force=True)
+    lifecycle.run_sequence(cfg)
+    assert runs == [("one", False), ("two", False), ("one", True)]

@@ -19,14 +19,6 @@ def test_record_forget_and_reload(tmp_path):
     assert json.loads(path.read_text()) == {"stages": {}}
 
 
-def test_every_run_is_new_to_the_stages_after_it(tmp_path):
-    path = tmp_path / "state.json"
-    State(path).record("build", "d1", 1.0)
-    first = State(path).get("build")["run"]
-    State(path).record("build", "d1", 1.0)
-    assert State(path).get("build")["run"] != first
-
-
 def test_corrupt_state_file_is_treated_as_empty(tmp_path):
     (tmp_path / "state.json").write_text("{not json")
     assert State(tmp_path / "state.json").stages == {}

@@ -16,7 +16,7 @@ def fake_root(tmp_path: Path) -> Path:
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/hostname").write_text("standin\n")
     (tmp_path / "proc").mkdir()
-    (tmp_path / "proc/meminfo").write_text("MemTotal:        4028380 kB\nMemFree: 1 kB\n")
+    (tmp_path / "proc/meminfo").write_text("MemTotal:        4028380 kB\nMemFree: 1 kB\nMemAvailable: 2000 kB\n")
     (tmp_path / "etc/xensource-inventory").write_text("INSTALLATION_UUID='x'\nMANAGEMENT_INTERFACE=''\n")
     return tmp_path
 
@@ -34,6 +34,7 @@ def test_only_physical_nics_are_found(tmp_path):
 def test_facts_come_from_the_machine(tmp_path):
     facts = ThisMachine(fake_root(tmp_path)).facts()
     assert facts.hostname == "standin" and facts.memory_total == 4028380 * 1024 and facts.cpu_count >= 1
+    assert facts.memory_free == 2000 * 1024
 
 
 def test_a_static_address_is_applied_now_and_kept_for_the_next_boot(tmp_path):

@@ -37,12 +37,13 @@ def test_destroying_devstack_alone_forgets_only_it_and_after(tmp_path):
     assert cfg.paths.known_hosts.exists()
 
 
-def test_ssh_config_is_read_per_host(tmp_path):
-    cfg = load(tmp_path)
+def test_ssh_config_is_read_per_host():
+    from xenlab.machines import sshconfig
+
     text = ("Host xenserver\n  HostName 192.168.121.4\n  User vagrant\n"
             "Host devstack\n  HostName 192.168.121.5\n  User vagrant\n  Port 22\n"
             '  IdentityFile "/root/.vagrant.d/insecure_private_key"\n')
-    hosts = lab.ssh_hosts(cfg, text)
+    hosts = sshconfig.hosts(text)
     assert hosts["devstack"] == {"HostName": "192.168.121.5", "User": "vagrant", "Port": "22",
                                  "IdentityFile": "/root/.vagrant.d/insecure_private_key"}
     assert hosts["xenserver"]["HostName"] == "192.168.121.4"

@@ -2,6 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
+from xenlab.machines import sshconfig
 from xenlab.stages import verify
 
 VAGRANT_SSH_CONFIG = """Host xenserver
@@ -27,13 +28,14 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def test_every_host_block_gets_connection_sharing(tmp_path):
-    out = verify.multiplexed(VAGRANT_SSH_CONFIG, tmp_path)
+    out = sshconfig.multiplexed(VAGRANT_SSH_CONFIG, tmp_path)
     blocks = out.split("Host ")[1:]
     assert len(blocks) == 2
     for block in blocks:
         assert "ControlMaster auto" in block
         assert f"ControlPath {tmp_path}/%C" in block
         assert "ControlPersist" in block
+        assert "ServerAliveInterval" in block  # a dead shared connection fails, it does not hang
     assert "ControlMaster no" not in out
     assert "HostName 192.168.121.11" in out
 

@@ -1,0 +1,35 @@
+"""One stand-in lab for every VM test: built and brought up once, from nothing,
+by `invoke lab` (the end-to-end run), inside a network namespace this session
+made, with libvirtd started there by hand. The tests then use, break, mend,
+snapshot and restore that one lab; the last ones take it down. libvirtd's
+sockets are machine-wide, so only this session's libvirtd may run meanwhile.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.netns import Libvirt, Netns
+from tests.support.prereq import missing, require_root, require_tool
+from tests.support.standin_lab import StandinLab
+
+LAB = "e2e"
+PASSWORD = "e2e-Lab<&'#pw"
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    require_root()
+    require_tool("packer", "vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "debootstrap",
+                 "ssh", "ip")
+    if Libvirt.running_elsewhere():
+        missing("another libvirtd is running on this machine; only one may run at a time")
+    root = tmp_path_factory.mktemp("lab")
+    with Netns() as ns, Libvirt(ns) as libvirt:
+        the_lab = StandinLab(ns, root, LAB, PASSWORD, vagrant_home=root / "vagrant-home")
+        the_lab.libvirt = libvirt
+        the_lab.prefetch()
+        the_lab.cold = the_lab.invoke("lab")
+        yield the_lab
+        the_lab.invoke("down", "--purge", timeout=900)
+        print(f"\nlab timings (s): {the_lab.report_timings()}")

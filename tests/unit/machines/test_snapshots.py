@@ -1,0 +1,48 @@
+"""Snapshots' own rules: names, providers, and only a verified lab is saved."""
+
+import pytest
+
+from tests.support import labs
+from xenlab.commands import snapshot
+from xenlab.errors import ConfigError, UnsupportedHost
+from xenlab.machines import snapshots
+
+
+@pytest.mark.parametrize("name", ["default", "ci", "before-upgrade", "v1.2_x"])
+def test_good_names(name):
+    assert snapshots.check_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "Bad Name", "../escape", "x" * 40, "-dash", "a/b"])
+def test_bad_names_are_refused(name):
+    with pytest.raises(ConfigError, match="snapshot name"):
+        snapshots.check_name(name)
+
+
+def test_only_local_libvirt_can_snapshot(tmp_path):
+    cfg = labs.load(tmp_path / "remote")
+    snapshots.check_provider(cfg)  # the default: qemu:///system
+    remote = cfg.model_copy(update={"settings": cfg.settings.model_copy(update={
+        "lab": cfg.lab.model_copy(update={"libvirt_uri": "qemu+ssh://big-host/system"})})})
+    with pytest.raises(UnsupportedHost, match="libvirt on this machine") as err:
+        snapshots.check_provider(remote)
+    assert err.value.exit_code == 6
+    vb = cfg.model_copy(update={"settings": cfg.settings.model_copy(update={
+        "lab": cfg.lab.model_copy(update={"provider": "virtualbox"})})})
+    with pytest.raises(UnsupportedHost, match="need the libvirt provider"):
+        snapshots.check_provider(vb)
+
+
+def test_a_lab_that_is_not_verified_is_not_saved(tmp_path):
+    cfg = labs.load(tmp_path)
+    with pytest.raises(ConfigError, match="is not verified and current .*run `invoke lab` first"):
+        snapshot.take(cfg, "ci")
+    assert snapshots.names(cfg) == []
+
+
+def test_restoring_a_missing_snapshot_names_the_ones_there_are(tmp_path):
+    cfg = labs.load(tmp_path)
+    (cfg.paths.snapshots / "ci").mkdir(parents=True)
+    (cfg.paths.snapshots / "ci" / "snapshot.json").write_text("{}")
+    with pytest.raises(ConfigError, match="no snapshot 'nope' of lab 't' \\(snapshots: ci"):
+        snapshots.read(cfg, "nope")
