@@ -3,8 +3,9 @@
 The real flavours' scripts (packer/scripts/xenserver/, vagrant/xenserver/) run in the
 stand-in box under real systemd: its XAPI is xenlab's simulator, its `xe` the
 simulator's client, its daemons and first-boot units stand-ins named for XAPI's, and
-python3 on PATH a shim that records every call. One boot of the built box (itself
-the first boot of a copy), one reboot after this checkout's generalise.sh.
+python3 on PATH a shim that records every call. One boot of the box the session's
+lab built (itself the first boot of a copy), one reboot after this checkout's
+generalise.sh. The VM is plain QEMU on user networking, beside the lab's libvirtd.
 
 Every wait is bounded: a first boot that deadlocks fails here with systemd's list of
 stuck jobs, it does not hang.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import tarfile
 import time
 from pathlib import Path
 
@@ -52,13 +54,18 @@ def lab_cfg(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def box_image(request):
-    """The built stand-in box's disk. A developer may point XENLAB_TEST_STANDIN_IMAGE at a
-    box.img built from this checkout to skip the build; CI always builds cold."""
+def box_image(request, tmp_path_factory):
+    """The stand-in box's disk, from the box file the session's lab built (a tar holding
+    box.img): no second build. A developer may point XENLAB_TEST_STANDIN_IMAGE at a
+    box.img built from this checkout to skip the lab; CI always takes the lab's."""
     given = os.environ.get("XENLAB_TEST_STANDIN_IMAGE")
     if given and not IN_CI:
         return Path(given)
-    return request.getfixturevalue("standin_build").box_image()
+    box = request.getfixturevalue("lab").cfg.paths.boxes / "standin.libvirt.box"
+    into = tmp_path_factory.mktemp("dom0-box")  # read now: test_lab.py's last tests take the lab down
+    with tarfile.open(box) as tar:
+        tar.extract("box.img", into, filter="data")
+    return into / "box.img"
 
 
 @pytest.fixture(scope="module")
