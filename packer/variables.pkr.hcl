@@ -144,12 +144,6 @@ variable "sim_payload" {
   description = "A directory holding xenlab/__init__.py and xenlab/sim/ (stdlib only) for the guest."
 }
 
-variable "sim_args" {
-  type        = string
-  default     = ""
-  description = "Extra simulator arguments for /etc/default/xenlab-sim (e.g. --management-ip)."
-}
-
 # ---- flavour data read by xenlab, not by the templates (declared so that Packer
 # reads the flavour files without a warning; see xenlab/core/flavours.py)
 variable "standin" {

@@ -72,6 +72,18 @@ def test_plan_twice_byte_identical(labroot):
     assert "unchanged" in done.stdout
 
 
+@pytest.mark.parametrize("flavour", sorted(p.name.removesuffix(".pkrvars.hcl")
+                                            for p in (PROJECT / "packer" / "flavours").glob("*.pkrvars.hcl")))
+def test_plan_renders_every_flavour(labroot, flavour):
+    import json
+
+    done = run(BIN / "invoke", "plan", "--config", labroot / "xenlab.toml", "--flavour", flavour)
+    assert done.returncode == 0, done.stderr
+    spec = json.loads((labroot / ".xenlab" / "clitest" / "lab.json").read_text())
+    assert spec["xenserver"]["box"] == f"xenlab/{flavour}"
+    assert json.loads((labroot / ".xenlab" / "clitest" / "packer.pkrvars.json").read_text())
+
+
 def test_status_json(labroot):
     import json
 

@@ -28,8 +28,10 @@ def owner(path: str) -> str | None:
     real = os.path.realpath(path)
     for candidate in dict.fromkeys([path, real, re.sub(r"^/usr", "", path), re.sub(r"^/usr", "", real)]):
         out = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True, timeout=60).stdout
-        if out:
-            return out.split(":", 1)[0]
+        # A diverted file (dash diverts /bin/sh) is listed with its diversions first.
+        owners = [line.split(":", 1)[0] for line in out.splitlines() if not line.startswith("diversion by ")]
+        if owners:
+            return owners[0]
     return None
 
 

@@ -80,6 +80,27 @@ install_nova_conf() {
   say "nova.conf installed as /etc/nova/nova.conf (what stack.sh would have written for the xenserver driver)"
 }
 
+fetch_images() {
+  # os-xenapi's plugin sets IMAGE_URLS after local.conf is read, and DevStack fetches
+  # only what files/ lacks (devstack functions upload_image): fetch them now, so a
+  # download host that is gone stops provisioning here, not an hour into stack.sh.
+  local url name files=$DEVSTACK_DIR/files
+  as_stack mkdir -p "$files"
+  for url in ${XENLAB_IMAGE_URLS:-}; do
+    name=${url##*/}
+    if [ -s "$files/$name" ]; then
+      say "image $name already in $files"
+      continue
+    fi
+    if ! as_stack curl -fsSL --retry 3 --connect-timeout 20 --max-time 1800 -o "$files/$name.part" "$url"; then
+      as_stack rm -f "$files/$name.part"
+      die "cannot download $url (os-xenapi's DevStack plugin uploads it): put the file at $files/$name and provision again"
+    fi
+    as_stack mv "$files/$name.part" "$files/$name"
+    say "image $name from $url, sha256 $(sha256sum "$files/$name" | cut -d' ' -f1)"
+  done
+}
+
 start_nova_probe() {
   # Nova's compute probe, standing for nova-compute where stack.sh cannot run: its
   # tree is on a disk of its own (found by label), its service answers on a socket.
@@ -142,5 +163,6 @@ else
   install_domzero_key || die "cannot provision DevStack without the DOMZERO key"
   clone_devstack
   install_local_conf || die "cannot run stack.sh without local.conf"
+  fetch_images
   run_stack
 fi

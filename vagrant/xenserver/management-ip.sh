@@ -1,59 +1,52 @@
-#!/bin/sh
-# Make the private network's address the host's management (XenAPI) address.
-# XAPI owns a real host's PIFs, so this goes through `xe`, never the guest's own
-# network files. The stand-in has no XAPI: common/static-ip.sh has already set the
-# address, and the XenAPI simulator is told which address to report.
-# Usage: management-ip.sh MAC IP NETMASK HOSTNAME standin|xapi
+#!/bin/bash
+# Make the lab's private address the host's management (XenAPI) address, and name
+# the host. XAPI owns the host's PIFs, so this goes through `xe` only, never the
+# guest's network files; the stand-in's xe is backed by xenlab's simulator, which
+# applies the same changes to its machine. bash, coreutils and xe: dom0 of XCP-ng 8.2
+# and XenServer 7.1 has no python3 (CentOS 7.5 base).
+# Usage: management-ip.sh MAC IP NETMASK HOSTNAME
 set -eu
-mac=$1 ip=$2 netmask=$3 name=$4 kind=$5
+mac=$1 ip=$2 netmask=$3 name=$4
 
-wait_for_port80() {
-  tries=0
-  until python3 -c "import socket,sys; socket.create_connection((sys.argv[1], 80), 2).close()" "$1" 2>/dev/null; do
-    tries=$((tries + 1))
-    if [ "$tries" -ge 30 ]; then
-      echo "xenlab: nothing answers on $1:80 after 30 tries" >&2
-      exit 1
-    fi
-    sleep 1
-  done
-}
+say() { echo "xenlab: $*"; }
+fail() { echo "xenlab: $*" >&2; exit 1; }
 
-case $kind in
-standin)
-  echo "xenlab: stand-in flavour: no XAPI here; the XenAPI simulator reports $ip as its management address"
-  mkdir -p /etc/default
-  printf 'XENLAB_SIM_ARGS="--management-ip %s"\n' "$ip" > /etc/default/xenlab-sim
-  systemctl restart xenlab-sim
-  hostnamectl set-hostname "$name"
-  wait_for_port80 "$ip"
-  ;;
-xapi)
-  host=$(xe host-list --minimal)
-  pif=$(xe pif-list MAC="$mac" host-uuid="$host" params=uuid --minimal)
-  if [ -z "$pif" ]; then
-    xe pif-scan host-uuid="$host"
-    pif=$(xe pif-list MAC="$mac" host-uuid="$host" params=uuid --minimal)
-  fi
-  if [ -z "$pif" ]; then
-    echo "xenlab: XAPI has no PIF with MAC $mac" >&2
-    exit 1
-  fi
-  if [ "$(xe pif-param-get uuid="$pif" param-name=IP)" != "$ip" ]; then
-    xe pif-reconfigure-ip uuid="$pif" mode=static IP="$ip" netmask="$netmask"
-  fi
-  mgmt=$(xe pif-list management=true host-uuid="$host" params=uuid --minimal)
-  if [ "$mgmt" != "$pif" ]; then
-    # Vagrant reaches the host through the old management NIC: keep it plugged.
-    xe pif-param-set uuid="$mgmt" disallow-unplug=true
-    xe host-management-reconfigure pif-uuid="$pif"
-  fi
-  xe host-set-hostname-live host-uuid="$host" host-name="$name"
-  wait_for_port80 "$ip"
-  echo "xenlab: XAPI management interface is now $ip (PIF $pif)"
-  ;;
-*)
-  echo "xenlab: unknown host kind '$kind' (standin or xapi)" >&2
-  exit 2
-  ;;
-esac
+# The box's first boot (new identity, XAPI, network-init, storage-init) must be over
+# before its PIFs are touched (installed by packer/scripts/xenserver/firstboot.sh).
+/usr/local/libexec/xenlab/xenlab-wait-first-boot 900
+
+# shellcheck disable=SC1091
+. /etc/xensource-inventory
+host=$INSTALLATION_UUID
+
+pif=$(xe pif-list host-uuid="$host" MAC="$mac" params=uuid --minimal)
+if [ -z "$pif" ]; then
+  # A NIC XAPI has not seen yet (xapi-project/xen-api scripts/network-init scans first too).
+  xe pif-scan host-uuid="$host"
+  pif=$(xe pif-list host-uuid="$host" MAC="$mac" params=uuid --minimal)
+fi
+[ -n "$pif" ] || fail "XAPI has no PIF with MAC $mac on host $host"
+
+pif_has() { [ "$(xe pif-param-get uuid="$pif" param-name="$1")" = "$2" ]; }
+# Field names and values as xe prints them (xapi-project/xen-api ocaml/xapi-cli-server/records.ml).
+if ! { pif_has IP-configuration-mode Static && pif_has IP "$ip" && pif_has netmask "$netmask"; }; then
+  xe pif-reconfigure-ip uuid="$pif" mode=static IP="$ip" netmask="$netmask"
+fi
+# The old management PIF stays plugged and keeps its address (Vagrant's SSH uses it):
+# XAPI only moves the management role (ocaml/xapi/xapi_host.ml management_reconfigure).
+if ! pif_has management true; then
+  xe host-management-reconfigure pif-uuid="$pif"
+fi
+# Both the API's and the system's host name; Vagrant's own hostname step would run
+# `service network restart` in dom0 (hashicorp/vagrant
+# plugins/guests/redhat/cap/change_host_name.rb).
+xe host-set-hostname-live host-uuid="$host" host-name="$name"
+
+# XenAPI answers on the new address (bash's /dev/tcp: no curl or python needed).
+tries=0
+until timeout 3 bash -c "exec 3<>/dev/tcp/$ip/80" 2>/dev/null; do
+  tries=$((tries + 1))
+  [ "$tries" -lt 30 ] || fail "nothing answers on $ip:80 after 30 tries"
+  sleep 2
+done
+say "XAPI management interface is now $ip (PIF $pif), host name $name"

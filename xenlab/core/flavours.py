@@ -11,6 +11,7 @@ compares flavour names.
 from __future__ import annotations
 
 import json
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ class Flavour:
     iso_url: str = ""
     iso_checksum: str = "none"
     network_backend: str = ""
-    boot_wait: str = "5s"
+    boot_wait: str = "3s"  # as packer/variables.pkr.hcl declares it
     boot_command: tuple[str, ...] = ()
     # The installer's isolinux boots its own default after this many seconds: the
     # typed line must start before (autoboot_source names the file that says so).
@@ -74,8 +75,36 @@ class Flavour:
     def box_name(self) -> str:
         return f"xenlab/{self.name}"
 
+    @property
+    def typing_starts_s(self) -> float:
+        """Seconds from boot until Packer types the first key: boot_wait plus the
+        boot_command's leading <wait> keys (Packer's boot_command syntax)."""
+        delay = duration_s(self.boot_wait)
+        rest = "".join(self.boot_command)
+        while (m := _LEADING_WAIT.match(rest)):
+            delay += duration_s(m.group(1)) if m.group(1) else 1.0  # a bare <wait> is one second
+            rest = rest[m.end():]
+        return delay
+
     def describe(self) -> str:
         return f"stand-in (NOT XenServer: {self.product})" if self.standin else self.product
+
+
+# A Go duration as Packer reads boot_wait and <waitXX> ("5" alone means seconds).
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)?")
+_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_LEADING_WAIT = re.compile(r"<wait([0-9.a-zµ]*)>")
+
+
+def duration_s(text: str) -> float:
+    """Seconds in a Go duration such as 3s, 1m30s or 500ms (Packer's boot_wait)."""
+    text = text.strip()
+    parts = list(_DURATION.finditer(text))
+    if not text or "".join(m.group(0) for m in parts) != text:
+        raise ConfigError(f"not a duration: {text!r} (e.g. 3s, 1m30s)")
+    if len(parts) > 1 and any(m.group(2) is None for m in parts):
+        raise ConfigError(f"not a duration: {text!r} (a unit after each number)")
+    return sum(float(m.group(1)) * _UNIT_S[m.group(2)] for m in parts)
 
 
 def plain(value: Any) -> Any:

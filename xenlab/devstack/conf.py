@@ -41,6 +41,19 @@ RELEASES = {
 # defaults each *_BRANCH to $TARGET_BRANCH, i.e. the deleted stable/<name> branch).
 PINNED = ("REQUIREMENTS", "KEYSTONE", "GLANCE", "NOVA", "NEUTRON", "PLACEMENT", "CINDER", "SWIFT", "HORIZON")
 
+# The images stack.sh uploads to Glance for the xenserver driver. os-xenapi's DevStack
+# plugin sets IMAGE_URLS itself in its install phase, after local.conf was read
+# (os-xenapi 0.3.4 devstack/plugin.sh, CIRROS_VERSION 0.3.5 from devstack/override-defaults),
+# so local.conf cannot change them. DevStack downloads an image only when files/<name>
+# is missing (devstack train-eol functions upload_image), and a failed download stops
+# stack.sh (set -o errexit): the devstack machine fetches these into files/ before
+# stack.sh, so a host that is gone shows at once. Neither file has a sha256 published
+# beside it; provisioning prints the digest of what it got.
+PLUGIN_IMAGE_URLS = (
+    "http://ca.downloads.xensource.com/OpenStack/cirros-0.3.5-x86_64-disk.vhd.tgz",
+    "http://download.cirros-cloud.net/0.3.5/cirros-0.3.5-x86_64-uec.tar.gz",
+)
+
 # The passwords stack.sh prompts for when they are unset (a lab never waits on stdin).
 PROMPTED = ("ADMIN_PASSWORD", "DATABASE_PASSWORD", "RABBIT_PASSWORD", "SERVICE_PASSWORD")
 

@@ -88,8 +88,6 @@ def variables(cfg) -> dict:
         "accelerator": accel,
         # Host passthrough gives Xen VMX/SVM; TCG has no host CPU to pass, max is closest.
         "cpu_model": "host" if accel == "kvm" else "max",
-        # The stand-in's simulator reports the lab's management address (unused by real builds).
-        "sim_args": f"--management-ip {cfg.network.xenserver_ip}",
     }
 
 

@@ -17,6 +17,7 @@ import ipaddress
 import json
 
 from ..core import flavours, kvm
+from ..devstack import conf as devstack_conf
 from ..core.paths import VAGRANT_SCRIPTS, VENV_BIN
 
 SPEC_VERSION = 3
@@ -117,6 +118,7 @@ def spec(cfg) -> dict:
             "mac": private_mac(cfg, cfg.network.devstack_ip),
             "repo": DEVSTACK_REPO,
             "tag": DEVSTACK_TAGS[cfg.devstack.release],
+            "image_urls": list(devstack_conf.PLUGIN_IMAGE_URLS),
         },
         "network": {**s["network"], "netmask": str(net.netmask)},
         "libvirt": libvirt(cfg, flavour),

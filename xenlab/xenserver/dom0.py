@@ -76,7 +76,66 @@ for spec in /images:os-images /boot/guest:os-guest-kernels; do
   else mkdir -p "$R$p"; echo "changed: directory: $p (no local SR mount to link into)"; fi
 done
 """
-PREPARE = PREPARE.replace("@PLUGIN_DIRS@", " ".join(PLUGIN_DIRS))
+
+# conntrack-tools, before os-xenapi's DevStack plugin wants it: its
+# install_conntrack_tools (os-xenapi 0.3.4 devstack/dom0_functions, run in dom0 under
+# set -eux) yum-installs from dom0's CentOS-Base.repo only when /usr/sbin/conntrackd is
+# missing, then runs `service conntrackd restart`. On XCP-ng 8.2.1's ISO that repo file
+# points at mirrorlist/mirror.centos.org, which no longer serve CentOS 7, so stack.sh
+# stops there. Here: the same condition (XenServer 7.0 and later), the packages from
+# CentOS 7's final tree on vault.centos.org at pinned versions, checked by yum against
+# the CentOS 7 key dom0 ships; then the statistics-mode configuration the plugin puts
+# in place after its own install, and its restart, which must work now.
+CENTOS_VAULT = "https://vault.centos.org/7.9.2009/os/x86_64/"
+CENTOS_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7"
+CONNTRACK_RPMS = ("conntrack-tools-1.4.4-7.el7", "libnetfilter_cthelper-1.0.0-11.el7",
+                  "libnetfilter_cttimeout-1.0.0-7.el7", "libnetfilter_queue-1.0.2-2.el7_2")
+CONNTRACK = r"""
+if command -v xe >/dev/null 2>&1 && command -v yum >/dev/null 2>&1; then
+  XH=$(xe host-list --minimal)
+  XV=$(xe host-param-get uuid="$XH" param-name=software-version param-key=product_version_text_short | cut -d. -f1)
+  case "$XV" in ''|*[!0-9]*) echo "error: dom0's product_version_text_short is not a version ($XV)"; exit 11;; esac
+  if [ "$XV" -gt 6 ]; then
+    CC=0
+    if [ ! -f "$R/usr/sbin/conntrackd" ]; then
+      YC=$(mktemp)
+      printf '[main]
+cachedir=/var/cache/yum/xenlab-centos-vault
+keepcache=0
+reposdir=/var/empty/xenlab-no-repos
+plugins=0
+gpgcheck=1
+
+[xenlab-centos-vault]
+name=CentOS 7.9.2009 os, vault.centos.org (conntrack-tools for os-xenapi)
+baseurl=%s
+enabled=1
+gpgcheck=1
+gpgkey=file://%s
+'         "@VAULT@" "@KEY@" > "$YC"
+      if ! yum -c "$YC" -y -q install @RPMS@ >/dev/null 2>&1; then
+        rm -f "$YC"; echo "error: yum could not install conntrack-tools from @VAULT@ (os-xenapi's DevStack plugin needs it)"; exit 11
+      fi
+      rm -f "$YC"; CC=1
+    fi
+    S=$(find "$R/usr/share/doc" -name conntrackd.conf 2>/dev/null | grep stats | head -n 1)
+    if [ -z "$S" ]; then echo "error: conntrack-tools has no statistics-mode conntrackd.conf in /usr/share/doc"; exit 11; fi
+    C="$R/etc/conntrackd/conntrackd.conf"
+    if ! cmp -s "$S" "$C"; then
+      if [ -f "$C" ]; then mv -f "$C" "$C.back"; fi
+      mkdir -p "$R/etc/conntrackd" && cp "$S" "$C"; CC=1
+    fi
+    service conntrackd restart >/dev/null 2>&1 || { echo "error: 'service conntrackd restart' fails in dom0 (os-xenapi's DevStack plugin runs it)"; exit 11; }
+    if [ "$CC" = 1 ]; then echo "changed: conntrack-tools: installed from @VAULT@, statistics-mode conntrackd running"
+    else echo "ok: conntrack-tools: installed, statistics-mode conntrackd running"; fi
+  else echo "ok: conntrack-tools: not wanted below XenServer 7.0"; fi
+else echo "ok: conntrack-tools: no yum and xe here (not a CentOS-based dom0): nothing to install"; fi
+"""
+CONNTRACK = (CONNTRACK.replace("@VAULT@", CENTOS_VAULT).replace("@KEY@", CENTOS_KEY)
+             .replace("@RPMS@", " ".join(CONNTRACK_RPMS)))
+PREPARE = PREPARE.replace("@PLUGIN_DIRS@", " ".join(PLUGIN_DIRS)) + CONNTRACK
+# yum fetches CentOS 7's repository metadata on its first run: more than SSH's own bound.
+YUM_BUDGET_S = 600
 
 
 @dataclass(frozen=True)
@@ -162,7 +221,8 @@ def prepare(host: str, port: int, password: str, paths, files: dict[str, bytes],
     # The remote command is long (the tarball): log what it does, not its bytes.
     digest = hashlib.sha256(remote.encode()).hexdigest()[:12]
     try:
-        out = proc.run(cmd, env=askpass_env(paths, password), timeout=timeout * attempts + 120, log=log,
+        out = proc.run(cmd, env=askpass_env(paths, password), timeout=timeout * attempts + 120 + YUM_BUDGET_S,
+                       log=log,
                        quiet=True, what="ssh", log_as=f"ssh root@{host} -p {port} <dom0 preparation {digest}>")
     except ToolError as exc:
         raise _classify(exc, host) from None

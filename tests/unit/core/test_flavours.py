@@ -87,3 +87,52 @@ def test_plain_strips_hcl_quotes_and_unescapes():
     assert flavours.plain('"a \\"b\\""') == 'a "b"'
     assert flavours.plain(['"x"', '"y"']) == ("x", "y")
     assert flavours.plain(60) == 60
+
+
+def _boot_timing_problem(fl):
+    """Why this flavour's boot line would be typed too late, or None."""
+    if not fl.boot_command:
+        return None
+    if fl.autoboot_timeout_s <= 0 or not fl.autoboot_source.strip():
+        return f"{fl.name} types a boot line but has no autoboot_timeout_s/autoboot_source"
+    if fl.typing_starts_s >= fl.autoboot_timeout_s:
+        return f"{fl.name} starts typing after {fl.typing_starts_s} s, its ISO autoboots after {fl.autoboot_timeout_s} s"
+    return None
+
+
+@pytest.mark.parametrize("fl", flavours.all_flavours(), ids=lambda f: f.name)
+def test_boot_line_starts_before_the_installers_own_autoboot(fl):
+    """isolinux boots its interactive default after TIMEOUT (xcp-ng/create-install-image
+    templates/iso/*/boot/isolinux/isolinux.cfg: TIMEOUT 50 = 5 s): typing must start first."""
+    assert _boot_timing_problem(fl) is None
+
+
+@pytest.mark.parametrize("extra, problem", [
+    ("", "has no autoboot_timeout_s"),
+    ('autoboot_timeout_s = 5\n', "has no autoboot_timeout_s/autoboot_source"),
+    ('autoboot_timeout_s = 5\nautoboot_source = "isolinux.cfg"\nboot_wait = "5s"\n', "after 5.0 s"),
+])
+def test_a_late_or_unsourced_boot_line_is_caught(tmp_path, extra, problem):
+    bad = tmp_path / "bad.pkrvars.hcl"
+    bad.write_text(f'flavour = "bad"\nproduct = "x"\nboot_command = ["install<enter>"]\n{extra}')
+    assert problem in _boot_timing_problem(flavours.load_file(bad))
+
+
+@pytest.mark.parametrize("wait, command, seconds", [
+    ("3s", ["mboot.c32<enter>"], 3.0),
+    ("5s", ["<wait5>mboot.c32"], 10.0),  # the old xcp-ng flavour: past isolinux's 5 s
+    ("1s", ["<wait><wait2>", "<wait500ms>x"], 4.5),
+    ("1m", [], 60.0),
+    ("3s", ["x<wait10>"], 3.0),  # a wait after the first key does not delay typing
+])
+def test_typing_starts_after_boot_wait_and_the_leading_waits(tmp_path, wait, command, seconds):
+    path = tmp_path / "f.pkrvars.hcl"
+    items = ", ".join('"' + c + '"' for c in command)
+    path.write_text(f'flavour = "f"\nproduct = "x"\nboot_wait = "{wait}"\nboot_command = [{items}]\n')
+    assert flavours.load_file(path).typing_starts_s == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "3x", "s", "1m30", "3 s"])
+def test_a_bad_duration_is_a_config_error(text):
+    with pytest.raises(ConfigError, match="not a duration"):
+        flavours.duration_s(text)

@@ -84,3 +84,12 @@ def test_plan_writes_spec_and_active_pointer(tmp_path):
     plan.render_all(cfg, quiet=True)
     assert json.loads((tmp_path / ".xenlab" / "one" / "lab.json").read_text())["version"] == labspec.SPEC_VERSION
     assert (tmp_path / ".xenlab" / "active").read_text() == "one\n"
+
+
+def test_devstack_machine_fetches_the_images_os_xenapis_plugin_uploads(tmp_path):
+    from xenlab.devstack import conf
+
+    spec = labspec.spec(load(tmp_path, flavour="xcp-ng-8.3"))
+    assert spec["devstack"]["image_urls"] == list(conf.PLUGIN_IMAGE_URLS)
+    # The plugin's own choice (os-xenapi 0.3.4 devstack/plugin.sh): a VHD first, for the xenserver driver.
+    assert spec["devstack"]["image_urls"][0].endswith("/cirros-0.3.5-x86_64-disk.vhd.tgz")
