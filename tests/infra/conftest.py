@@ -42,7 +42,12 @@ MARK = "@@xenlab:"
 def _gather(host, sections: dict[str, str]) -> dict[str, str]:
     """Run every section's shell in one command; {name: its output (stdout and stderr)}."""
     script = "\n".join(f"echo '{MARK}{name}'\n( {body}\n) 2>&1" for name, body in sections.items())
-    out = host.run(script)
+    try:
+        out = host.run(script)
+    except RuntimeError as exc:  # testinfra's ssh backend: ssh itself failed (exit 255)
+        result = exc.args[0] if exc.args else None
+        pytest.fail(f"ssh to {host.backend.hostname} failed: {getattr(result, 'stderr', exc)!s:.300} "
+                    "(is the machine up? `invoke status`)", pytrace=False)
     found: dict[str, list[str]] = {}
     current = None
     for line in out.stdout.splitlines():

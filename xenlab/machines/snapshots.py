@@ -247,6 +247,7 @@ def restore(cfg, name: str) -> dict:
             ensure_dir(path.parent)
             shutil.copy(src / as_name, path)
     sshconfig.stop_shared(cfg)
+    sshconfig.wait_answering(cfg)
     console.say(f"    restored {', '.join(m for m in MACHINES if m in meta['machines'])} from snapshot {name} "
                 f"({meta['taken']})")
     return meta

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 from ..core import proc
@@ -16,6 +17,10 @@ from ..core.files import digest, write_file
 from ..errors import HostError, ToolError
 
 CONTROL_PERSIST = 300
+# A restored guest's new tap port passes the bridge's STP listening and learning
+# states (2 s each at least: linux net/bridge/br_stp.c), during which the host's
+# ARP for the guest fails and ssh ends at once with "No route to host".
+ANSWER_TIMEOUT = 90.0
 # A shared connection whose guest stopped answering (a machine restored to an
 # earlier moment knows nothing of it) is given up after 10 s x 6, not TCP's minutes.
 ALIVE = ("  ServerAliveInterval 10", "  ServerAliveCountMax 6")
@@ -92,3 +97,24 @@ def stop_shared(cfg, path: Path | None = None) -> None:
             proc.run(["ssh", "-F", str(path), "-O", "exit", name], timeout=15, quiet=True, what="ssh -O exit")
         except ToolError:
             pass  # no master was running: nothing to end
+
+
+def wait_answering(cfg, timeout: float = ANSWER_TIMEOUT, path: Path | None = None) -> None:
+    """Every host in the lab's ssh-config runs `true` over SSH, or one line naming the one that does not."""
+    path = path or cfg.paths.ssh_config
+    try:
+        names = list(hosts(path.read_text()))
+    except OSError:
+        return
+    deadline = time.monotonic() + timeout
+    for name in names:
+        while True:
+            try:
+                proc.run(["ssh", "-F", str(path), "-o", "ConnectTimeout=10", name, "true"], timeout=30,
+                         quiet=True, what=f"ssh {name}")
+                break
+            except ToolError as exc:
+                if time.monotonic() >= deadline:
+                    raise HostError(f"the {name} machine does not answer over SSH {timeout:.0f} s after the "
+                                    f"restore ({exc.message}): `invoke status`, or `invoke down` and `invoke lab`") from None
+                time.sleep(1)

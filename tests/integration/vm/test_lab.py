@@ -198,8 +198,10 @@ def test_down_keeps_the_box_images_and_forgets_the_machine_stages(lab):
     assert done.returncode == 0, done.stdout + done.stderr
     new = lab.libvirt.new_since_start()
     assert new["domains"] == []
-    # What is left are the uploaded box images, so that the next `up` is warm.
-    assert new["volumes"] and all("_vagrant_box_image_" in v for v in new["volumes"]), new["volumes"]
+    # What is left are the uploaded box images and the probe's disk, so that the next `up` is warm.
+    kept = [v for v in new["volumes"] if "_vagrant_box_image_" in v or v.startswith("xenlab-nova-probe-")]
+    assert new["volumes"] and kept == new["volumes"], new["volumes"]
+    assert sum("_vagrant_box_image_" in v for v in kept) == 2
     assert [n for n in lab.libvirt.networks() if n.startswith(f"xenlab-{lab.name}")] == []
     stages = State(lab.cfg.paths.state).stages
     assert "build" in stages and not set(lifecycle.machine_span()) & set(stages)
