@@ -9,12 +9,15 @@ keyed with a per-lab key, so a digest in a world-readable file reveals nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import shutil
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +116,20 @@ def ensure_dir(path: Path, private: bool = False) -> Path:
     else:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def replaced_dir(target: Path):
+    """A fresh folder beside `target` that takes its place when the block ends well:
+    an interrupted build never leaves half a tree where a finished one is looked for."""
+    ensure_dir(target.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        yield tmp
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def open_log(path: Path):

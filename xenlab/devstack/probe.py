@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import proc
-from ..core.files import digest, ensure_dir, write_file
+from ..core.files import digest, replaced_dir, write_file
 from ..core.paths import VAGRANT_SCRIPTS, cache_dir
 from ..errors import ToolError
 
@@ -90,19 +89,13 @@ def ensure_wheels(log: Path | None = None) -> Path:
     wheels = cache_root() / "wheels"
     if _complete(wheels):
         return wheels
-    ensure_dir(wheels.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=".wheels-", dir=wheels.parent))
-    try:
+    with replaced_dir(wheels) as tmp:
         _pip(["download", "--no-deps", "--only-binary=:all:", *PLATFORM, "--require-hashes", "-r",
               str(REQUIREMENTS), "-d", str(tmp), "-q"], log, DOWNLOAD_TIMEOUT, "pip download (Nova probe wheels)")
         got = sorted(tmp.glob("*.whl"))
         if len(got) != len(pins()):
             raise ToolError(f"pip download gave {len(got)} wheels for {len(pins())} pins in {REQUIREMENTS}")
         write_file(tmp / COMPLETE, "".join(f"{w.name}\n" for w in got))
-        shutil.rmtree(wheels, ignore_errors=True)
-        os.replace(tmp, wheels)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return wheels
 
 
@@ -125,8 +118,7 @@ def ensure_tree(log: Path | None = None) -> Path:
     if _complete(tree):
         return tree
     wheels = ensure_wheels(log)
-    tmp = Path(tempfile.mkdtemp(prefix=".tree-", dir=tree.parent))
-    try:
+    with replaced_dir(tree) as tmp:
         _pip(["install", "--no-index", "--find-links", str(wheels), "--no-deps", "--require-hashes", "-r",
               str(REQUIREMENTS), "--target", str(tmp), "-q"], log, INSTALL_TIMEOUT,
              "pip install --target (Nova probe tree)")
@@ -135,10 +127,6 @@ def ensure_tree(log: Path | None = None) -> Path:
             if tests.is_dir():
                 shutil.rmtree(tests)
         write_file(tmp / COMPLETE, requirements_digest() + "\n")
-        shutil.rmtree(tree, ignore_errors=True)
-        os.replace(tmp, tree)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return tree
 
 

@@ -95,3 +95,16 @@ def test_keyed_digest_needs_the_key(tmp_path):
     assert keyed_digest(key, "password", "hunter2") == a
     assert a != digest(digest("password", "hunter2"))
     assert keyed_digest(tmp_path / "other-key", "password", "hunter2") != a
+
+
+def test_a_replaced_dir_takes_the_place_of_the_old_one_only_when_the_block_ends_well(tmp_path):
+    target = tmp_path / "tree"
+    (target / "old").mkdir(parents=True)
+    with pytest.raises(RuntimeError):
+        with files.replaced_dir(target) as tmp:
+            (tmp / "half").write_text("x")
+            raise RuntimeError("interrupted")
+    assert [p.name for p in tmp_path.iterdir()] == ["tree"] and (target / "old").is_dir()
+    with files.replaced_dir(target) as tmp:
+        (tmp / "new").write_text("x")
+    assert [p.name for p in target.iterdir()] == ["new"] and [p.name for p in tmp_path.iterdir()] == ["tree"]

@@ -1,0 +1,24 @@
+"""README is the front door: CI runs the test command it gives, and it names every task."""
+
+import re
+
+from xenlab.core.paths import PROJECT_DIR
+from xenlab.tasks import ns
+
+README = (PROJECT_DIR / "README.md").read_text()
+CI = (PROJECT_DIR / ".ci" / "run").read_text()
+
+
+def test_ci_runs_the_test_command_the_readme_gives():
+    command = "./bootstrap && .venv/bin/invoke test"
+    assert f"`{command}`" in README or f"\n{command} " in README
+    assert CI.rstrip().splitlines()[-1] == command
+
+
+def test_the_readme_has_no_unfilled_placeholder():
+    assert not re.findall(r"\b[A-Z]{3,}(?:-[A-Z]{3,})+\b", README.replace("XENLAB-STAND-IN", ""))
+
+
+def test_every_task_is_in_the_readme():
+    missing = [name for name in ns.task_names if f"invoke {name}" not in README and f"`{name}`" not in README]
+    assert missing == []
