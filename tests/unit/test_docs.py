@@ -16,7 +16,8 @@ def test_ci_runs_the_test_command_the_readme_gives():
 
 
 def test_the_readme_has_no_unfilled_placeholder():
-    assert not re.findall(r"\b[A-Z]{3,}(?:-[A-Z]{3,})+\b", README.replace("XENLAB-STAND-IN", ""))
+    words = set(re.findall(r"\b[A-Z]{3,}(?:-[A-Z]{2,})+\b", README)) - {"XENLAB-STAND-IN", "XML-RPC"}
+    assert not words, words
 
 
 def test_every_task_is_in_the_readme():

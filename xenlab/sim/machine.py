@@ -9,7 +9,8 @@ machine under `root`:
     PIF.reconfigure_ip    `ip addr` on the device now, and a systemd-networkd file so
                           the address survives a reboot
     host.set_hostname_live  /etc/hostname and `hostname`, as XAPI's set-hostname script
-    SR.create (ext, file)   its mount directory /var/run/sr-mount/<uuid>, sized by statvfs
+    SR.create (ext, file)   its mount directory /var/run/sr-mount/<uuid> (a link to its folder on
+                            the disk), sized by statvfs
     host.management_reconfigure  MANAGEMENT_INTERFACE in /etc/xensource-inventory
 
 With a root other than /, commands are appended to <root>/var/log/xenlab-sim-commands
@@ -36,6 +37,9 @@ DHCP_WAIT = 10  # seconds PIF.reconfigure_ip waits for a DHCP lease to record (b
 COMMAND_LOG = "var/log/xenlab-sim-commands"
 NETWORKD_FILE = "etc/systemd/network/10-xenlab-{device}.network"  # sorts before the base image's 50-dhcp
 SR_MOUNT = "var/run/sr-mount"  # where XAPI's file-based SRs live (xapi-project/sm drivers/FileSR.py)
+# On a real host SR_MOUNT/<uuid> is the SR's own disk mounted; /var/run is a tmpfs the
+# size of half the RAM, so the stand-in keeps each SR on its disk and links it there.
+SR_STORE = "var/lib/xenlab-standin/sr"
 
 
 @dataclass(frozen=True)
@@ -194,9 +198,15 @@ class ThisMachine(Simulated):
     def make_sr(self, uuid: str, sr_type: str) -> tuple[int, int] | None:
         if sr_type not in ("ext", "file"):
             return None
+        store = self.path(SR_STORE) / uuid
+        store.mkdir(parents=True, exist_ok=True)
         mount = self.path(SR_MOUNT) / uuid
-        mount.mkdir(parents=True, exist_ok=True)
-        st = os.statvfs(mount)
+        mount.parent.mkdir(parents=True, exist_ok=True)
+        if not mount.is_symlink():
+            if mount.is_dir():
+                mount.rmdir()  # an empty directory an older stand-in made on the tmpfs
+            mount.symlink_to(store)
+        st = os.statvfs(store)
         return st.f_blocks * st.f_frsize, (st.f_blocks - st.f_bfree) * st.f_frsize
 
     def set_management_interface(self, bridge: str) -> None:

@@ -63,6 +63,9 @@ def test_hostname_sr_directory_and_management_interface(tmp_path):
     assert (root / "etc/hostname").read_text() == "lab-host\n" and "hostname lab-host" in commands(root)
     size, used = m.make_sr("uuid-1", "ext")
     assert (root / machine.SR_MOUNT / "uuid-1").is_dir() and size > 0 and 0 <= used <= size
+    # Sized by the disk the SR lives on, never by /var/run's tmpfs.
+    assert (root / machine.SR_MOUNT / "uuid-1").resolve() == (root / machine.SR_STORE / "uuid-1").resolve()
+    assert m.make_sr("uuid-1", "ext")[0] == size
     assert m.make_sr("uuid-2", "lvm") is None
     m.set_management_interface("xenbr1")
     assert "MANAGEMENT_INTERFACE='xenbr1'" in (root / "etc/xensource-inventory").read_text()
