@@ -18,7 +18,7 @@ PASSWORD = "e2e-Lab<&'#pw"
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, request):
     require_root()
     require_tool("packer", "vagrant", "virsh", "libvirtd", "virtlogd", "qemu-system-x86_64", "debootstrap",
                  "ssh", "ip")
@@ -32,4 +32,6 @@ def lab(tmp_path_factory):
         the_lab.cold = the_lab.invoke("lab")
         yield the_lab
         the_lab.invoke("down", "--purge", timeout=900)
-        print(f"\nlab timings (s): {the_lab.report_timings()}")
+        # On the terminal even when every test passed: CI's log keeps the figures.
+        request.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"\nlab timings (s): {the_lab.report_timings()}")

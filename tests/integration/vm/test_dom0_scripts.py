@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tarfile
 import time
 from pathlib import Path
@@ -64,7 +65,11 @@ def box_image(request, tmp_path_factory):
     box = request.getfixturevalue("lab").cfg.paths.boxes / "standin.libvirt.box"
     into = tmp_path_factory.mktemp("dom0-box")  # read now: test_lab.py's last tests take the lab down
     with tarfile.open(box) as tar:
-        tar.extract("box.img", into, filter="data")
+        # Packer 1.6 writes GNU headers whose time fields Python reads as a name prefix:
+        # the member is found by its base name, as Vagrant's bsdtar reads it.
+        member = next(m for m in tar.getmembers() if Path(m.name).name == "box.img")
+        with tar.extractfile(member) as src, open(into / "box.img", "wb") as dst:
+            shutil.copyfileobj(src, dst, 4 * 2**20)
     return into / "box.img"
 
 
@@ -132,7 +137,7 @@ def copied(host, lab_cfg):
 
 
 @pytest.fixture(scope="module")
-def managed(host, copied, lab_cfg):
+def managed(host, copied, lab_cfg, request):
     """management-ip.sh as Vagrant runs it (root, the spec's arguments)."""
     xs = lab_cfg["xenserver"]
     host.copy_in(PROJECT_DIR / "vagrant" / "xenserver" / "management-ip.sh", "/tmp/management-ip.sh")
@@ -140,7 +145,8 @@ def managed(host, copied, lab_cfg):
     out = run(host, f"/tmp/management-ip.sh {xs['mac']} {xs['ip']} {lab_cfg['network']['netmask']} "
                     f"{xs['hostname']}", timeout=1200)
     host.timings["management-ip.sh"] = round(time.monotonic() - started, 1)
-    print(f"\ndom0 scripts in the stand-in VM, timings (s): {host.timings}")
+    request.config.pluginmanager.get_plugin("terminalreporter").write_line(
+        f"\ndom0 scripts in the stand-in VM, timings (s): {host.timings}")
     return out
 
 
@@ -169,6 +175,8 @@ def test_storage_init_gave_the_copy_a_default_ext_sr(host, copied):
     assert xe(host, "sr-param-get", f"uuid={sr}", "param-name=type") == "ext"
     assert xe(host, "sr-param-get", f"uuid={sr}", "param-name=name-label") == "Local storage"
     run(host, f"test -d /var/run/sr-mount/{sr}")
+    # Nova's local_gb is the default SR's physical size in whole GiB: it must not be 0.
+    assert int(xe(host, "sr-param-get", f"uuid={sr}", "param-name=physical-size")) >= 2**30
 
 
 def test_network_init_made_the_first_nic_the_management_pif(host, copied):
