@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.netns import Libvirt, Netns
 from tests.support.prereq import missing, require_root, require_tool
+from tests.support.report import say
 from tests.support.standin_lab import StandinLab
 
 LAB = "e2e"
@@ -32,6 +33,4 @@ def lab(tmp_path_factory, request):
         the_lab.cold = the_lab.invoke("lab")
         yield the_lab
         the_lab.invoke("down", "--purge", timeout=900)
-        # On the terminal even when every test passed: CI's log keeps the figures.
-        request.config.pluginmanager.get_plugin("terminalreporter").write_line(
-            f"\nlab timings (s): {the_lab.report_timings()}")
+        say(request, f"\nlab timings (s): {the_lab.report_timings()}")

@@ -25,6 +25,7 @@ import pytest
 from tests.support.netns import SupportError
 from tests.support.prereq import IN_CI, require_root, require_tool
 from tests.support.qemu_host import QemuHost
+from tests.support.report import say
 from tests.support.standin_lab import config_toml
 from xenlab.core import config
 from xenlab.core.paths import PROJECT_DIR
@@ -145,8 +146,7 @@ def managed(host, copied, lab_cfg, request):
     out = run(host, f"/tmp/management-ip.sh {xs['mac']} {xs['ip']} {lab_cfg['network']['netmask']} "
                     f"{xs['hostname']}", timeout=1200)
     host.timings["management-ip.sh"] = round(time.monotonic() - started, 1)
-    request.config.pluginmanager.get_plugin("terminalreporter").write_line(
-        f"\ndom0 scripts in the stand-in VM, timings (s): {host.timings}")
+    say(request, f"\ndom0 scripts in the stand-in VM, timings (s): {host.timings}")
     return out
 
 
