@@ -225,16 +225,21 @@ def restore(c, config=None, flavour=None, name="default"):
     "machine": "the Vagrant machine the trigger fired for (xenserver or devstack)",
     "event": "before-up, up or destroy",
     "provisioned": "Vagrant ran the machine's provisioners in this `up`",
+    "beside": "the machines this `vagrant up` brings up at the same time, comma-separated",
 })
-def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False):
+def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False, beside=""):
     """Run by the Vagrantfile's triggers on a plain `vagrant up`/`destroy`: record it, wire."""
+    from .errors import ConfigError
+    from .machines.labspec import MACHINES
     from .stages import up as up_stage
 
     if event not in ("before-up", "up", "destroy"):
-        from .errors import ConfigError
-
         raise ConfigError(f"vagrant-hook: --event must be before-up, up or destroy, not {event!r}")
-    up_stage.vagrant_hook(load_config(config, flavour), machine, event, provisioned)
+    others = tuple(m for m in beside.split(",") if m)
+    for name in (machine, *others):
+        if name not in MACHINES:
+            raise ConfigError(f"vagrant-hook: no machine called {name!r} (machines: {', '.join(MACHINES)})")
+    up_stage.vagrant_hook(load_config(config, flavour), machine, event, provisioned, others)
 
 
 ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, snapshot, restore,

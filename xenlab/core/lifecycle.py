@@ -14,9 +14,10 @@ that runs again but changes nothing another stage uses does not make it run;
 one whose inputs changed makes every stage after it run.
 
 Machine stages are the ones Vagrant can run by itself: a plain `vagrant up`
-brings up the machines in order, and the Vagrantfile's triggers call
-`vagrant_done`, which records the machine's stage exactly as `run_stage` would
-and runs the stages that lie between it and the next machine stage (wire). When
+boots the machines at once, and the Vagrantfile's triggers call `xenlab
+vagrant-hook` (stages/up.py), which records the machine's stage exactly as
+`run_stage` would and runs the stages that lie between it and the next machine
+stage (wire), whose files the next machine's provisioning waits for. When
 xenlab drives Vagrant (XENLAB_DRIVEN set), the triggers do nothing. `down` is
 not part of the sequence: it undoes.
 """

@@ -15,7 +15,7 @@ import json
 from ..core import console, flavours, lifecycle
 from ..core.files import digest, digest_tree, keyed_digest, write_file
 from ..core.paths import VAGRANT_SCRIPTS, VAGRANTFILE
-from ..errors import ToolError
+from ..errors import ToolError, XenlabError
 from ..images import boxes
 from ..machines import labspec, libvirt, sshconfig, vagrantcli
 from ..machines.labspec import MACHINES
@@ -92,6 +92,8 @@ class MachineStage:
 
     def run(self, cfg, force: bool = False) -> None:
         libvirt.check(cfg)
+        if self.consumes:
+            clear_handoff(cfg)  # xenlab runs wire itself, before this machine's provisioning
         others = [STAGES[m] for m in self.boots_with]
         check_boxes(cfg, [self.machine, *self.boots_with])
         why = self.stale(cfg)
@@ -251,16 +253,39 @@ def forget_machines(cfg, machine: str | None = None) -> None:
 # ---------------------------------------------------------------- plain `vagrant up`
 
 
-def vagrant_hook(cfg, machine: str, event: str, provisioned: bool) -> None:
-    """What a Vagrantfile trigger reports: `up` (provisioned or not) or `destroy` of a machine."""
+def vagrant_hook(cfg, machine: str, event: str, provisioned: bool, beside: tuple[str, ...] = ()) -> None:
+    """What a Vagrantfile trigger reports: `up` (provisioned or not) or `destroy` of a machine.
+
+    `beside`: the machines the same `vagrant up` brings up at the same time (parallel).
+    A machine booting beside the one whose trigger runs wire waits for wire's files
+    (vagrant/devstack/wait-for-wire.sh): its before-up leaves WIRE-PENDING, and this
+    trigger, once wire is done, hands the files over (or WIRE-FAILED and why).
+    """
     s = lifecycle.machine_stage(machine)
     if event == "before-up":
         STAGES[machine].prepare(cfg)
+        feeders = [m for m in beside if machine in STAGES[m].boots_with]
+        if STAGES[machine].consumes and any(not _fed(cfg, m) for m in feeders):
+            announce_pending(cfg)
+            console.say(f"xenlab: {machine} boots now; its provisioning waits for wire, after {feeders[0]} is up")
         return
     if event == "destroy":
         forget_machines(cfg, machine)
         console.say(f"xenlab: {machine} destroyed: stages from {s.name} on forgotten")
         return
+    waiting = [m for m in beside if m in STAGES[machine].boots_with and STAGES[m].consumes]
+    try:
+        _after_up(cfg, machine, s, provisioned)
+    except XenlabError as exc:
+        for other in waiting:
+            hand_off(cfg, other, failure=exc.message)
+        raise
+    for other in waiting:
+        hand_off(cfg, other, failure="" if _fed(cfg, machine) else
+                 f"{machine} was not provisioned again and wire did not run (see the {machine} machine's output)")
+
+
+def _after_up(cfg, machine: str, s, provisioned: bool) -> None:
     if provisioned:
         if lifecycle.adopt(cfg, s.name):
             console.say(f"xenlab: {s.name} recorded (vagrant up)")
@@ -272,3 +297,58 @@ def vagrant_hook(cfg, machine: str, event: str, provisioned: bool) -> None:
     cfg.paths.vagrant_ssh_config.unlink(missing_ok=True)
     for name in lifecycle.between(s.name):
         lifecycle.run_stage(cfg, name)
+
+
+def _fed(cfg, machine: str) -> bool:
+    """Are the stages this machine's trigger runs (wire, after xenserver) current?"""
+    return all(lifecycle.is_current(cfg, n) for n in lifecycle.between(lifecycle.machine_stage(machine).name))
+
+
+# ---------------------------------------------------------------- handing wire's files over
+
+
+def announce_pending(cfg) -> None:
+    """The devstack machine boots before wire has run: its provisioning is to wait."""
+    cfg.paths.wire_failed.unlink(missing_ok=True)
+    write_file(cfg.paths.wire_pending, "wire runs on the host once the xenserver machine is up\n", secret=True)
+
+
+def clear_handoff(cfg) -> None:
+    cfg.paths.wire_pending.unlink(missing_ok=True)
+    cfg.paths.wire_failed.unlink(missing_ok=True)
+
+
+def hand_off(cfg, machine: str, failure: str = "") -> None:
+    """Sync wire's files (or WIRE-FAILED) into a machine that boots beside this one and waits.
+
+    Twice on success: the files first, then without WIRE-PENDING, so the machine
+    never goes on with half of them (each synced folder is its own rsync).
+    """
+    if failure:
+        write_file(cfg.paths.wire_failed, console.redact(failure) + "\n", secret=True)
+        _push(cfg, machine)
+        return
+    if not cfg.paths.wire_pending.exists():
+        return  # it booted with wire's files already current
+    _push(cfg, machine)
+    cfg.paths.wire_pending.unlink(missing_ok=True)
+    _push(cfg, machine)
+    console.say(f"xenlab: wire's files handed to {machine}; its provisioning goes on")
+
+
+PUSH_RETRY_S = 5.0
+
+
+def _push(cfg, machine: str) -> None:
+    """`vagrant rsync <machine>`, retried (bounded) while the machine is still booting."""
+    import time
+
+    deadline = time.monotonic() + flavours.load(cfg).up_timeout_s
+    while True:
+        try:
+            vagrantcli.client(cfg, "rsync").rsync(machine)
+            return
+        except ToolError as exc:
+            if time.monotonic() + PUSH_RETRY_S > deadline:
+                raise ToolError(f"cannot hand wire's files to {machine}: {exc.message}") from None
+        time.sleep(PUSH_RETRY_S)
