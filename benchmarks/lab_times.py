@@ -98,6 +98,11 @@ def main() -> int:
             restore = timed(lab, "restore", "--name", "bench", timeout=900)
         finally:
             lab.invoke("down", "--purge", timeout=900)
+            # Every command's output, for the per-stage times behind each figure.
+            fd = os.open(root / "outputs.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as log:
+                log.write("\n".join(lab.outputs))
+            print(f"outputs: {root / 'outputs.log'}; commands (s): {lab.report_timings()}")
     startup = testinfra_startup()
     floor = startup + max(counts[h] * rtt[h] for h in counts)
     reference = OLD_XENSERVER_COMMANDS * rtt["xenserver"]
