@@ -21,12 +21,11 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from ..core import console, proc
-from ..core.files import ensure_dir, write_file, write_json
+from ..core.files import ensure_dir, replaced_dir, write_file, write_json
 from ..errors import ConfigError, HostError, UnsupportedHost
 from . import labspec, libvirt, sshconfig
 from .labspec import MACHINES
@@ -133,8 +132,8 @@ def take(cfg, name: str, boxes: dict[str, str]) -> Path:
     check_provider(cfg)
     target = folder(cfg, name)
     ensure_dir(cfg.paths.snapshots, private=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cfg.paths.snapshots))
-    try:
+    # Built beside the old snapshot of that name, which it replaces only when complete.
+    with replaced_dir(target) as tmp:
         machines = {}
         for m in MACHINES:
             uuid = libvirt.domain_id(cfg, m)
@@ -177,12 +176,6 @@ def take(cfg, name: str, boxes: dict[str, str]) -> Path:
             "machines": machines, "networks": networks, "boxes": boxes,
             "seconds": round(time.monotonic() - started, 1),
         })
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
