@@ -110,8 +110,9 @@ def wait_answering(cfg, timeout: float = ANSWER_TIMEOUT, path: Path | None = Non
     for name in names:
         while True:
             try:
-                proc.run(["ssh", "-F", str(path), "-o", "ConnectTimeout=10", name, "true"], timeout=30,
-                         quiet=True, what=f"ssh {name}")
+                # LogLevel: Vagrant's ssh-config says FATAL, which would leave the error line out.
+                proc.run(["ssh", "-F", str(path), "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", name, "true"],
+                         timeout=30, quiet=True, what=f"ssh {name}")
                 break
             except ToolError as exc:
                 if time.monotonic() >= deadline:
