@@ -93,6 +93,26 @@ def check_kvm(cfg) -> list[Finding]:
     return out
 
 
+def check_kvm_device(cfg) -> list[Finding]:
+    """libvirt's QEMU capability cache holds only while the QEMU user (group kvm) can
+    open /dev/kvm (libvirt 9.0 qemu_capabilities.c, virQEMUCapsIsValid)."""
+    device = kvm.KVM_DEVICE
+    if cfg.lab.provider != "libvirt" or not device.exists():
+        return []
+    st = device.stat()
+    try:
+        import grp
+
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    if group == "kvm" and st.st_mode & 0o060 == 0o060:
+        return [Finding("kvm-device", OK, f"{device} is group kvm, mode {st.st_mode & 0o777:o}")]
+    return [Finding("kvm-device", WARN, f"{device} is group {group}, mode {st.st_mode & 0o777:o}: libvirt probes "
+                    f"QEMU again on every call (seconds each); `chgrp kvm {device} && chmod 0660 {device}`, as "
+                    "Debian's udev rule does (./bootstrap does it)")]
+
+
 def _meminfo_mb(key: str) -> int:
     with open("/proc/meminfo") as fh:
         for line in fh:
@@ -144,7 +164,7 @@ def check_uplink(cfg) -> list[Finding]:
     return [Finding("uplink", WARN, "no route to the internet: give the ISO as iso.path, or use --flavour standin")]
 
 
-CHECKS = [check_tools, check_kvm, check_memory, check_disk, check_libvirt, check_uplink]
+CHECKS = [check_tools, check_kvm, check_kvm_device, check_memory, check_disk, check_libvirt, check_uplink]
 
 
 def run(cfg, as_json: bool = False) -> int:

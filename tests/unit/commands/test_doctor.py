@@ -3,6 +3,7 @@
 import pytest
 
 from xenlab.core import config, kvm as host
+from tests.support.prereq import missing
 from xenlab.commands import doctor
 
 
@@ -95,3 +96,29 @@ def test_exit_code_reflects_failures(cfg, monkeypatch, capsys):
     monkeypatch.setattr(doctor, "CHECKS", [lambda c: [doctor.Finding("a", doctor.FAIL, "bad")]])
     assert doctor.run(cfg) == 3
     assert "1 failures" in capsys.readouterr().out
+
+
+def test_a_kvm_device_the_qemu_user_cannot_open_is_warned_with_the_fix(cfg, tmp_path, monkeypatch):
+    import grp
+    import os
+
+    device = tmp_path / "kvm"
+    device.write_text("")
+    os.chmod(device, 0o600)
+    monkeypatch.setattr(host, "KVM_DEVICE", device)
+    (finding,) = doctor.check_kvm_device(cfg)
+    assert finding.verdict == doctor.WARN and "libvirt probes QEMU again on every call" in finding.detail
+    assert f"chgrp kvm {device} && chmod 0660 {device}" in finding.detail
+    try:
+        kvm_gid = grp.getgrnam("kvm").gr_gid
+    except KeyError:
+        missing("no kvm group on this machine (the qemu/libvirt packages make it)")
+    os.chown(device, -1, kvm_gid)
+    os.chmod(device, 0o660)
+    (finding,) = doctor.check_kvm_device(cfg)
+    assert finding.verdict == doctor.OK
+
+
+def test_no_kvm_device_is_no_finding(cfg, tmp_path, monkeypatch):
+    monkeypatch.setattr(host, "KVM_DEVICE", tmp_path / "absent")
+    assert doctor.check_kvm_device(cfg) == []
