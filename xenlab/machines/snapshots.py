@@ -207,6 +207,18 @@ def _network_back(cfg, src: Path, role: str, info: dict) -> None:
     libvirt.virsh(cfg, "net-start", net)
 
 
+def ssh_config_back(cfg) -> None:
+    """The lab's ssh-config from the restored `vagrant ssh-config`, shared connections ended.
+
+    The ssh-config verify last wrote may hold other addresses: machines that a warm
+    `up` made after this snapshot was taken, and destroyed since.
+    """
+    sshconfig.stop_shared(cfg)  # those that lead to the old addresses
+    if cfg.paths.vagrant_ssh_config.is_file():
+        sshconfig.write(cfg, cfg.paths.vagrant_ssh_config.read_text())
+    sshconfig.stop_shared(cfg)  # those to the restored addresses: their guests never heard of them
+
+
 def restore(cfg, name: str) -> dict:
     """Put snapshot `name` back and resume its machines; returns its record."""
     check_provider(cfg)
@@ -239,7 +251,7 @@ def restore(cfg, name: str) -> dict:
         if (src / as_name).is_file():
             ensure_dir(path.parent)
             shutil.copy(src / as_name, path)
-    sshconfig.stop_shared(cfg)
+    ssh_config_back(cfg)
     sshconfig.wait_answering(cfg)
     console.say(f"    restored {', '.join(m for m in MACHINES if m in meta['machines'])} from snapshot {name} "
                 f"({meta['taken']})")
