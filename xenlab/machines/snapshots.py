@@ -231,6 +231,11 @@ def restore(cfg, name: str) -> dict:
                             "libvirt pool: take a new snapshot")
     defined = libvirt.virsh(cfg, "list", "--all", "--uuid").split()
     for m, info in meta["machines"].items():
+        later = libvirt.domain_id(cfg, m)
+        if later and later != info["uuid"] and later in defined:
+            # A machine `up` made since holds the name: it gives way (its disk is overwritten below).
+            libvirt.stop_domain(cfg, later)
+            libvirt.virsh(cfg, "undefine", later)
         if info["uuid"] in defined:
             libvirt.stop_domain(cfg, info["uuid"])
     for role, info in meta["networks"].items():
