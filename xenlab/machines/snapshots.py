@@ -207,6 +207,18 @@ def _network_back(cfg, src: Path, role: str, info: dict) -> None:
     libvirt.virsh(cfg, "net-start", net)
 
 
+def ssh_config_back(cfg) -> None:
+    """The lab's ssh-config from the restored `vagrant ssh-config`, shared connections ended.
+
+    The ssh-config verify last wrote may hold other addresses: machines that a warm
+    `up` made after this snapshot was taken, and destroyed since.
+    """
+    sshconfig.stop_shared(cfg)  # those that lead to the old addresses
+    if cfg.paths.vagrant_ssh_config.is_file():
+        sshconfig.write(cfg, cfg.paths.vagrant_ssh_config.read_text())
+    sshconfig.stop_shared(cfg)  # those to the restored addresses: their guests never heard of them
+
+
 def restore(cfg, name: str) -> dict:
     """Put snapshot `name` back and resume its machines; returns its record."""
     check_provider(cfg)
@@ -219,6 +231,11 @@ def restore(cfg, name: str) -> dict:
                             "libvirt pool: take a new snapshot")
     defined = libvirt.virsh(cfg, "list", "--all", "--uuid").split()
     for m, info in meta["machines"].items():
+        later = libvirt.domain_id(cfg, m)
+        if later and later != info["uuid"] and later in defined:
+            # A machine `up` made since holds the name: it gives way (its disk is overwritten below).
+            libvirt.stop_domain(cfg, later)
+            libvirt.virsh(cfg, "undefine", later)
         if info["uuid"] in defined:
             libvirt.stop_domain(cfg, info["uuid"])
     for role, info in meta["networks"].items():
@@ -239,7 +256,7 @@ def restore(cfg, name: str) -> dict:
         if (src / as_name).is_file():
             ensure_dir(path.parent)
             shutil.copy(src / as_name, path)
-    sshconfig.stop_shared(cfg)
+    ssh_config_back(cfg)
     sshconfig.wait_answering(cfg)
     console.say(f"    restored {', '.join(m for m in MACHINES if m in meta['machines'])} from snapshot {name} "
                 f"({meta['taken']})")

@@ -21,6 +21,7 @@ import pytest
 from tests.support.leaks import assert_no_leak
 from xenlab.core import lifecycle
 from xenlab.core.state import State
+from xenlab.machines import snapshots
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 
@@ -207,16 +208,6 @@ def test_down_keeps_the_box_images_and_forgets_the_machine_stages(lab):
     assert "build" in stages and not set(lifecycle.machine_span()) & set(stages)
 
 
-def test_a_snapshot_outlives_down_and_lab_restores_it(lab):
-    done = lab.invoke("lab", "--snapshot", "ci", timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
-    assert "restored xenserver, devstack from snapshot ci" in done.stdout
-    assert "xenserver  ok" in done.stdout and "devstack   ok" in done.stdout
-    state = json.loads(lab.invoke("status", "--json", timeout=300).stdout)
-    assert {m["machine"]: m["state"] for m in state["machines"]} == {"xenserver": "running", "devstack": "running"}
-    assert lab.invoke("down", timeout=900).returncode == 0
-
-
 def test_plain_vagrant_up_records_the_stages_exactly_as_invoke_would(lab):
     """The CI path: plain `vagrant up`; its triggers get --config from the lab spec."""
     env = dict(lab.env)
@@ -242,6 +233,23 @@ def test_plain_vagrant_up_records_the_stages_exactly_as_invoke_would(lab):
     # And invoke agrees: nothing left to do.
     again = lab.invoke("up", timeout=600)
     assert all(f"==> {stage}: up to date" in again.stdout for stage in lifecycle.machine_span()), again.stdout
+
+
+def test_a_snapshot_outlives_down_and_a_later_lab_and_lab_restores_it(lab):
+    """Over the machines plain `vagrant up` made since: other domains, other addresses."""
+    def uuids():
+        return {m: lab.libvirt.virsh("domuuid", f"xenlab-{lab.name}-{m}").stdout.strip()
+                for m in ("xenserver", "devstack")}
+
+    saved = {m: info["uuid"] for m, info in snapshots.read(lab.cfg, "ci")["machines"].items()}
+    assert uuids() != saved  # the later lab's own machines run now
+    done = lab.invoke("lab", "--snapshot", "ci", timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "restored xenserver, devstack from snapshot ci" in done.stdout
+    assert "xenserver  ok" in done.stdout and "devstack   ok" in done.stdout
+    state = json.loads(lab.invoke("status", "--json", timeout=300).stdout)
+    assert {m["machine"]: m["state"] for m in state["machines"]} == {"xenserver": "running", "devstack": "running"}
+    assert uuids() == saved  # the later lab's domains gave way to the snapshot's
 
 
 def test_the_secret_stays_out_of_output_and_public_files(lab):

@@ -46,3 +46,24 @@ def test_restoring_a_missing_snapshot_names_the_ones_there_are(tmp_path):
     (cfg.paths.snapshots / "ci" / "snapshot.json").write_text("{}")
     with pytest.raises(ConfigError, match="no snapshot 'nope' of lab 't' \\(snapshots: ci"):
         snapshots.read(cfg, "nope")
+
+
+def test_a_restore_points_ssh_at_the_snapshots_machines_not_the_last_ones(tmp_path, monkeypatch):
+    """A warm `up` after the snapshot left its own addresses in the lab's ssh-config."""
+    from xenlab.core.files import write_file
+    from xenlab.machines import sshconfig
+
+    cfg = labs.load(tmp_path)
+    ended = []
+    monkeypatch.setattr(sshconfig, "stop_shared", lambda c, path=None: ended.append(
+        sorted(h["HostName"] for h in sshconfig.hosts(c.paths.ssh_config.read_text()).values())))
+    sshconfig.write(cfg, "Host xenserver\n  HostName 192.168.121.218\nHost devstack\n  HostName 192.168.121.28\n")
+    write_file(cfg.paths.vagrant_ssh_config,
+               "Host xenserver\n  HostName 192.168.121.40\nHost devstack\n  HostName 192.168.121.41\n", secret=True)
+    snapshots.ssh_config_back(cfg)
+    hosts = sshconfig.hosts(cfg.paths.ssh_config.read_text())
+    assert {h: v["HostName"] for h, v in hosts.items()} == {"xenserver": "192.168.121.40",
+                                                           "devstack": "192.168.121.41"}
+    assert hosts["xenserver"]["ControlMaster"] == "auto"  # still multiplexed
+    # Shared connections to both the old and the restored addresses are ended.
+    assert ended == [["192.168.121.218", "192.168.121.28"], ["192.168.121.40", "192.168.121.41"]]
