@@ -278,7 +278,10 @@ def vagrant_hook(cfg, machine: str, event: str, provisioned: bool, beside: tuple
         _after_up(cfg, machine, s, provisioned)
     except XenlabError as exc:
         for other in waiting:
-            hand_off(cfg, other, failure=exc.message)
+            try:
+                hand_off(cfg, other, failure=exc.message)
+            except XenlabError as lost:  # the trigger's own error is the one to report
+                console.warn(lost.message)
         raise
     for other in waiting:
         hand_off(cfg, other, failure="" if _fed(cfg, machine) else
@@ -324,12 +327,12 @@ def hand_off(cfg, machine: str, failure: str = "") -> None:
     Twice on success: the files first, then without WIRE-PENDING, so the machine
     never goes on with half of them (each synced folder is its own rsync).
     """
+    if not cfg.paths.wire_pending.exists():
+        return  # it booted with wire's files already current, and waits for nothing
     if failure:
         write_file(cfg.paths.wire_failed, console.redact(failure) + "\n", secret=True)
         _push(cfg, machine)
         return
-    if not cfg.paths.wire_pending.exists():
-        return  # it booted with wire's files already current
     _push(cfg, machine)
     cfg.paths.wire_pending.unlink(missing_ok=True)
     _push(cfg, machine)

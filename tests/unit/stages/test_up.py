@@ -184,3 +184,38 @@ def test_xenlab_driving_vagrant_clears_a_stale_hand_off(tmp_path):
     cfg.paths.wire_failed.write_text("old\n")
     lab.clear_handoff(cfg)
     assert not cfg.paths.wire_pending.exists() and not cfg.paths.wire_failed.exists()
+
+
+def test_a_failure_with_nothing_waiting_leaves_no_stale_reason(tmp_path, monkeypatch):
+    import pytest
+
+    from xenlab.errors import AuthError
+
+    cfg = load(tmp_path)
+
+    def wire(c, machine, s, provisioned):
+        raise AuthError("XenAPI refused the lab password")
+
+    fake = parallel(monkeypatch, cfg, current=False)
+    monkeypatch.setattr(lab, "_after_up", wire)
+    with pytest.raises(AuthError):
+        lab.vagrant_hook(cfg, "xenserver", "up", provisioned=True, beside=("devstack",))
+    assert fake.pushes == [] and not cfg.paths.wire_failed.exists()
+
+
+def test_a_hand_off_that_cannot_reach_devstack_does_not_hide_wires_error(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    from xenlab.errors import AuthError
+
+    cfg = load(tmp_path)
+    lab.announce_pending(cfg)
+
+    def wire(c, machine, s, provisioned):
+        raise AuthError("XenAPI refused the lab password")
+
+    parallel(monkeypatch, cfg, fail=10**6, current=False, up_timeout=0.1)
+    monkeypatch.setattr(lab, "_after_up", wire)
+    with pytest.raises(AuthError, match="refused the lab password"):
+        lab.vagrant_hook(cfg, "xenserver", "up", provisioned=True, beside=("devstack",))
+    assert "cannot hand wire's files to devstack" in capsys.readouterr().err
