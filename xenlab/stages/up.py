@@ -333,6 +333,7 @@ def hand_off(cfg, machine: str, failure: str = "") -> None:
         write_file(cfg.paths.wire_failed, console.redact(failure) + "\n", secret=True)
         _push(cfg, machine)
         return
+    cfg.paths.wire_failed.unlink(missing_ok=True)
     _push(cfg, machine)
     cfg.paths.wire_pending.unlink(missing_ok=True)
     _push(cfg, machine)
