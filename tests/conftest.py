@@ -1,8 +1,9 @@
 import pytest
 
-# tests/infra/ holds the deployment suites `invoke verify` runs against a lab's
-# hosts; they are not part of xenlab's own test run.
-collect_ignore = ["infra"]
+from tests.support.leaks import logs_not_private_or_not_redacted
+
+# The names the test modules give the passwords their labs use.
+SECRET_NAMES = ("PASSWORD", "SENTINEL")
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +15,13 @@ def _forget_secrets():
     console._secrets.clear()
     yield
     console._secrets.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_logs_are_private_and_redacted(request, tmp_path_factory):
+    """After the run, scan every lab folder the tests made (all under pytest's base temp):
+    each log is 0600 and holds none of the tests' passwords."""
+    yield
+    secrets = {value for item in request.session.items for name in SECRET_NAMES
+               if isinstance(value := getattr(item.module, name, None), str)}
+    assert logs_not_private_or_not_redacted(tmp_path_factory.getbasetemp(), secrets) == []

@@ -19,7 +19,7 @@ from invoke import Exit, ParseError, Program
 from . import __version__
 from .errors import EXIT_CONFIG
 from .arguments import HelpWanted, parsed_safely
-from .tasks import ns
+from .collection import ns
 
 # invoke names a flag by its repr: "Flag <Argument: pool_size (o)> needed value ..."
 _ARGUMENT = re.compile(r"<\w+: (\w+)[^>]*>")

@@ -3,7 +3,7 @@
 import re
 
 from xenlab.core.paths import PROJECT_DIR, LabPaths
-from xenlab.tasks import ns
+from xenlab.collection import ns
 
 README = (PROJECT_DIR / "README.md").read_text()
 CI = (PROJECT_DIR / ".ci" / "run").read_text()

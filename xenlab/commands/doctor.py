@@ -11,7 +11,8 @@ import os
 import shutil
 from dataclasses import asdict, dataclass
 
-from ..core import console, flavours, hosttools, kvm, lifecycle, proc
+from ..core import console, flavours, hosttools, kvm, proc
+from ..stages import lifecycle
 from ..core.proc import tool_version
 from ..errors import HostError, ToolError
 from ..machines import libvirt

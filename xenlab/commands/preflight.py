@@ -8,7 +8,8 @@ up on PATH (no version runs), the KVM verdict is cached (core.kvm).
 
 from __future__ import annotations
 
-from ..core import console, lifecycle
+from ..core import console
+from ..stages import lifecycle
 from ..errors import ToolError, UnsupportedHost
 from ..machines import libvirt
 from . import doctor
@@ -28,7 +29,7 @@ def check(cfg, stages: list[str]) -> None:
     if builds or machines:
         # The accelerator Packer and libvirt will use, and a real flavour's need for nested KVM.
         _stop_on(doctor.check_kvm(cfg), UnsupportedHost, named=False)
-    if builds and not lifecycle.stage("build").load().present(cfg):
+    if builds and not lifecycle.stage("build").target.present(cfg):
         (disk,) = doctor.check_disk(cfg)
         if disk.verdict != doctor.OK:
             raise UnsupportedHost(f"not enough disk for the build: {disk.detail}: free some space, or put the "

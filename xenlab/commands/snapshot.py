@@ -7,25 +7,26 @@ changed since (XenAPI tells), and verifies again.
 
 from __future__ import annotations
 
-from ..core import console, lifecycle
+from ..core import console
+from ..stages import lifecycle
 from ..errors import ConfigError
-from ..machines import snapshots
+from ..machines import saves
 
 
 def _boxes(cfg) -> dict[str, str]:
     """Each machine's box and version, as the machine stages see them now."""
-    return {s.machine: "@".join(s.load().box(cfg)) for s in lifecycle.SEQUENCE if s.machine}
+    return {s.machine: "@".join(s.target.box(cfg)) for s in lifecycle.SEQUENCE if s.machine}
 
 
 def take(cfg, name: str) -> None:
-    snapshots.check_provider(cfg)
-    snapshots.check_name(name)
+    saves.check_provider(cfg)
+    saves.check_name(name)
     stale = [n for n in lifecycle.names() if not lifecycle.is_current(cfg, n)]
     if stale:
         raise ConfigError(f"snapshot: lab {cfg.lab.name!r} is not verified and current ({', '.join(stale)} "
                           "not done or out of date): run `invoke lab` first")
     with console.stage(f"snapshot: saving lab {cfg.lab.name!r} as {name!r}"):
-        path = snapshots.take(cfg, name, _boxes(cfg))
+        path = saves.take(cfg, name, _boxes(cfg))
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
         console.say(f"    snapshot {name}: {path} ({size / 2**20:.0f} MiB); the machines run on")
 
@@ -33,8 +34,8 @@ def take(cfg, name: str) -> None:
 def restore(cfg, name: str) -> None:
     from ..stages import wire
 
-    snapshots.check_provider(cfg)
-    meta = snapshots.read(cfg, name)
+    saves.check_provider(cfg)
+    meta = saves.read(cfg, name)
     now = _boxes(cfg)
     changed = {m: (meta["boxes"].get(m), box) for m, box in now.items() if meta["boxes"].get(m) != box}
     if changed:
@@ -42,7 +43,7 @@ def restore(cfg, name: str) -> None:
         raise ConfigError(f"snapshot {name!r} was taken on {m} box {then}, the lab's box is now {box}: "
                           "take a new snapshot (`invoke lab`, then `invoke snapshot`)")
     with console.stage(f"restore: lab {cfg.lab.name!r} from snapshot {name!r}"):
-        snapshots.restore(cfg, name)
+        saves.restore(cfg, name)
     if wire.facts_changed(cfg):
         console.say("    the host's facts changed since the snapshot: wiring again")
         lifecycle.run_stage(cfg, "wire", force=True)
@@ -52,5 +53,5 @@ def restore(cfg, name: str) -> None:
 
 
 def delete(cfg, name: str) -> None:
-    snapshots.delete(cfg, name)
+    saves.delete(cfg, name)
     console.say(f"snapshot {name!r} of lab {cfg.lab.name!r} deleted")

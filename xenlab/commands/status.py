@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..core import console, lifecycle
+from ..core import console
+from ..stages import lifecycle
 from ..core.state import State
 
 
@@ -23,11 +24,10 @@ def collect(cfg, machines: bool = True) -> dict:
         })
     info = {"lab": cfg.lab.name, "flavour": cfg.lab.flavour, "lab_dir": str(cfg.paths.lab_dir), "stages": stages}
     if machines:
-        from ..machines import snapshots
-        from ..stages import up
+        from ..machines import machine_state, saves
 
-        info["machines"] = up.describe(cfg)
-        info["snapshots"] = snapshots.describe(cfg)
+        info["machines"] = machine_state.describe(cfg)
+        info["snapshots"] = saves.describe(cfg)
     return info
 
 

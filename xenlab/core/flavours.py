@@ -60,7 +60,7 @@ class Flavour:
     needs_kvm: bool = True
     needs_uplink: bool = True
     disk_gb_needed: int = 25
-    # The deployment suites verify runs on the devstack host (tests/infra/).
+    # The deployment suites verify runs on the devstack host (xenlab/suites/).
     devstack_suites: tuple[str, ...] = field(default=("test_devstack.py", "test_devstack_services.py"))
     # The devstack machine gets Nova's compute probe (xenlab/devstack/probe.py): where
     # stack.sh cannot run, Nova's own driver still shows it can report the host.

@@ -18,9 +18,9 @@ PACKER_DIR = PROJECT_DIR / "packer"
 FLAVOUR_DIR = PACKER_DIR / "flavours"
 VAGRANTFILE = PROJECT_DIR / "Vagrantfile"
 VAGRANT_SCRIPTS = PROJECT_DIR / "vagrant"
-SUITES_DIR = PROJECT_DIR / "tests" / "infra"
-PACKAGE_DIR = PROJECT_DIR / "xenlab"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # installed or in the checkout
 SIM_DIR = PACKAGE_DIR / "sim"
+SUITES_DIR = PACKAGE_DIR / "suites"  # the testinfra suites verify runs: they ship with the package
 VENV_BIN = PROJECT_DIR / ".venv" / "bin"
 
 

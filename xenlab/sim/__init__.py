@@ -6,7 +6,7 @@ and serves it on port 80 in place of XAPI. It models an XCP-ng 8.3 host (seed.py
 says where each version comes from) and names itself a stand-in (product_brand),
 never XenServer.
 
-    wire.py      XenAPI's wire types, checked and failed as XAPI's rpclib does
+    xapitypes.py XenAPI's wire types, checked and failed as XAPI's rpclib does
     schema.py    the classes and the modelled fields' types
     store.py     the object store {class: {ref: record}} and its generic methods
     where.py     the get_all_records_where expression language
@@ -18,7 +18,7 @@ never XenServer.
     api.py       dispatch: types, sessions, error codes, call counts, persistence
     statedb.py   --state-db and /etc/xensource-inventory
     server.py    XML-RPC over HTTP on TCP and on a Unix socket (POST /cli: xe)
-    records.py, cli.py  xe's records, parsing, printing and errors
+    records.py, xe_server.py  xe's records, parsing, printing and errors
     xe           the xe client the stand-in installs (python3 by absolute path)
 
 Command line (`python3 -m xenlab.sim`, see --help):

@@ -4,7 +4,7 @@ A call is `class.method(session_ref, *params)`, handled in XAPI's order
 (xapi-project/xen-api ocaml/idl/ocaml_backend/gen_server.ml): the method is looked
 up (messages.py, else the store's generic methods); the parameter count is checked
 (MESSAGE_PARAMETER_COUNT_MISMATCH [method, expected, received], neither counting the
-session); every parameter is unmarshalled with its type (wire.py); then the session is
+session); every parameter is unmarshalled with its type (xapitypes.py); then the session is
 checked (SESSION_INVALID). A method XAPI does not know is MESSAGE_METHOD_UNKNOWN,
 after the session check when a session was sent.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import messages as messages_mod
 from . import seed as seed_mod
-from . import statedb, wire
+from . import statedb, xapitypes
 from .failure import Failure
 from .machine import Simulated
 from .sessions import Sessions
@@ -38,7 +38,7 @@ MAX_ERROR_TEXT = 512
 
 
 def success(value) -> dict:
-    return {"Status": "Success", "Value": wire.to_wire(value)}
+    return {"Status": "Success", "Value": xapitypes.to_wire(value)}
 
 
 def failure(description) -> dict:
@@ -157,7 +157,7 @@ class Api:
             if counted:
                 self.calls[UNKNOWN_KEY] += 1
             if params:
-                session = wire.STRING.check(params[0])
+                session = xapitypes.STRING.check(params[0])
                 if not self.sessions.valid(session):
                     raise Failure("SESSION_INVALID", session)
             raise Failure("MESSAGE_METHOD_UNKNOWN", method)
@@ -169,7 +169,7 @@ class Api:
         too_many = received > len(msg.params) and all(p.required for p in msg.params)
         if too_few or too_many:
             raise Failure("MESSAGE_PARAMETER_COUNT_MISMATCH", method, msg.required, received)
-        session = wire.STRING.check(params[0]) if msg.session else NULL_REF
+        session = xapitypes.STRING.check(params[0]) if msg.session else NULL_REF
         values = [param.type.check(args[i]) if i < len(args) else param.default
                   for i, param in enumerate(msg.params)]
         if msg.session and not self.sessions.valid(session):

@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
-from . import plugins, seed, wire
+from . import plugins, seed, xapitypes
 from .failure import Failure
 from .store import NULL_REF
 
@@ -24,7 +24,7 @@ _MISSING = object()
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: wire.Type
+    type: xapitypes.Type
     default: object = _MISSING
 
     @property
@@ -60,10 +60,10 @@ def P(name, type_, default=_MISSING) -> Param:
 
 
 def ref(cls: str, name: str = "self") -> Param:
-    return Param(name, wire.Ref(cls))
+    return Param(name, xapitypes.Ref(cls))
 
 
-S, B, I, M = wire.STRING, wire.BOOL, wire.INT, wire.MAP
+S, B, I, M = xapitypes.STRING, xapitypes.BOOL, xapitypes.INT, xapitypes.MAP
 
 
 # ------------------------------------------------------------------ session (xapi_session.ml)
@@ -225,7 +225,7 @@ def _assert_ip(param: str, value: str) -> None:
         raise Failure("INVALID_IP_ADDRESS_SPECIFIED", param) from None
 
 
-@message("PIF.reconfigure_ip", ref("PIF"), P("mode", wire.Enum("None", "DHCP", "Static")), P("IP", S),
+@message("PIF.reconfigure_ip", ref("PIF"), P("mode", xapitypes.Enum("None", "DHCP", "Static")), P("IP", S),
          P("netmask", S), P("gateway", S), P("DNS", S))
 def pif_reconfigure_ip(api, pif, mode, IP, netmask, gateway, DNS):
     store = api.store
@@ -256,7 +256,7 @@ def pif_reconfigure_ip(api, pif, mode, IP, netmask, gateway, DNS):
     return ""
 
 
-@message("PIF.reconfigure_ipv6", ref("PIF"), P("mode", wire.Enum("None", "DHCP", "Static", "Autoconf")),
+@message("PIF.reconfigure_ipv6", ref("PIF"), P("mode", xapitypes.Enum("None", "DHCP", "Static", "Autoconf")),
          P("IPv6", S), P("gateway", S), P("DNS", S))
 def pif_reconfigure_ipv6(api, pif, mode, IPv6, gateway, DNS):
     """xapi_pif.ml reconfigure_ipv6, for the records (the stand-in applies no IPv6 to the machine)."""

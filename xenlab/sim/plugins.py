@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..plugin_pickle import dumps, loads
-from . import wire
+from . import xapitypes
 from .failure import Failure
 
 __all__ = ["call", "dumps", "loads", "PLUGINS"]
@@ -126,9 +126,9 @@ def _cleanup(dct: dict) -> dict:
 
 def _xe(ctx: Context, *argv: str) -> str:
     """`xe ...` run by a plugin in dom0 (utils.run_command: a failure raises PluginError(stderr))."""
-    from . import cli
+    from . import xe_server
 
-    result = cli.run(ctx.api, list(argv))
+    result = xe_server.run(ctx.api, list(argv))
     if result.code:
         raise PluginError(result.stderr)
     return result.stdout
@@ -235,7 +235,7 @@ def _plugin_failure(fn: str, exc: BaseException) -> Failure:
 
 def call(plugin_dir: Path, plugin: str, fn: str, args, api=None, host: str = "") -> str:
     """Run `plugin`'s `fn` with `args` (a map of string to string), as XAPI would."""
-    args = wire.MAP.check(args)
+    args = xapitypes.MAP.check(args)
     # xapi_plugins.ml find_plugin: only a name the plugin directory lists.
     try:
         listed = plugin in os.listdir(plugin_dir)

@@ -14,7 +14,7 @@ A trailing `*` marks a read/write field: XAPI generates `set_<field>` only for t
 
 from __future__ import annotations
 
-from . import wire
+from . import xapitypes
 
 # Every class of the XenAPI (datamodel_main.ml all_system), so that `<class>.get_all`
 # of one the simulator has no records of answers [] as XAPI does, not MESSAGE_METHOD_UNKNOWN.
@@ -123,30 +123,30 @@ _FIELDS = {
 }
 
 
-def _parse_type(text: str) -> wire.Type:
+def _parse_type(text: str) -> xapitypes.Type:
     head, _, arg = text.partition(":")
-    simple = {"S": wire.STRING, "I": wire.INT, "F": wire.FLOAT, "B": wire.BOOL, "D": wire.DATETIME,
-              "M": wire.MAP, "SS": wire.STRINGS}
+    simple = {"S": xapitypes.STRING, "I": xapitypes.INT, "F": xapitypes.FLOAT, "B": xapitypes.BOOL, "D": xapitypes.DATETIME,
+              "M": xapitypes.MAP, "SS": xapitypes.STRINGS}
     if head in simple:
         return simple[head]
     if head == "R":
-        return wire.Ref(arg)
+        return xapitypes.Ref(arg)
     if head == "RS":
-        return wire.Set(wire.Ref(arg))
+        return xapitypes.Set(xapitypes.Ref(arg))
     if head == "E":
-        return wire.Enum(*arg.split("|"))
+        return xapitypes.Enum(*arg.split("|"))
     raise ValueError(f"unknown type {text!r}")
 
 
 class Field:
     __slots__ = ("name", "type", "rw")
 
-    def __init__(self, name: str, type_: wire.Type, rw: bool):
+    def __init__(self, name: str, type_: xapitypes.Type, rw: bool):
         self.name, self.type, self.rw = name, type_, rw
 
 
 def _parse(spec: str) -> dict[str, Field]:
-    fields = {"uuid": Field("uuid", wire.STRING, False)}
+    fields = {"uuid": Field("uuid", xapitypes.STRING, False)}
     for entry in spec.replace("\n", " ").split(";"):
         name, text = entry.split()
         rw = text.endswith("*")

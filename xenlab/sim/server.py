@@ -196,7 +196,7 @@ class Handler(socketserver.StreamRequestHandler):
 
     def _cli(self, body: bytes) -> bytes:
         """An xe command line from the local client: {"argv": [...]} -> {"stdout", "stderr", "code"}."""
-        from . import cli
+        from . import xe_server
 
         try:
             request = json.loads(body)
@@ -205,9 +205,9 @@ class Handler(socketserver.StreamRequestHandler):
             if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
                 raise ValueError("argv must be a list of strings")
         except (ValueError, KeyError, TypeError) as exc:
-            result = cli.Result("", f"Unexpected message from server: {exc}\n", 1)
+            result = xe_server.Result("", f"Unexpected message from server: {exc}\n", 1)
         else:
-            result = cli.run(self.api, argv, client_options=client_options, log_ignored=True)
+            result = xe_server.run(self.api, argv, client_options=client_options, log_ignored=True)
         return json.dumps({"stdout": result.stdout, "stderr": result.stderr, "code": result.code}).encode()
 
     def _send(self, status: str, body: bytes, ctype: str, close: bool):

@@ -3,7 +3,7 @@
 Every class gets get_all, get_all_records, get_all_records_where, get_record,
 get_by_uuid, get_by_name_label, get_<field>, and for read/write fields set_<field>,
 add_to_<map>/remove_from_<map> and add_<set>/remove_<set>: new kinds of objects are
-new records, not code. Every method declares its parameters' wire types (wire.py),
+new records, not code. Every method declares its parameters' wire types (xapitypes.py),
 so a value of the wrong shape is refused as XAPI refuses it and never stored.
 
 A store made with `schema=True` knows XenAPI's classes and the modelled fields'
@@ -16,10 +16,10 @@ import uuid as uuidlib
 
 from . import schema as schema_mod
 from . import where as where_mod
-from . import wire
+from . import xapitypes
 from .failure import Failure
 
-NULL_REF = wire.NULL_REF
+NULL_REF = xapitypes.NULL_REF
 # Classes whose records live only while the simulator runs (never in --state-db).
 TRANSIENT = frozenset({"session", "task", "event"})
 
@@ -42,7 +42,7 @@ class Method:
 
     def __init__(self, fn, params: tuple = (), readonly: bool = True):
         self.fn = fn
-        self.params = params  # ((name, wire.Type), ...)
+        self.params = params  # ((name, xapitypes.Type), ...)
         self.readonly = readonly
 
     def __call__(self, *args):
@@ -113,7 +113,7 @@ class Store:
         for rec in self.classes.get(cls, {}).values():
             if name in rec:
                 # Fields outside the schema are read-only in a schema store.
-                return schema_mod.Field(name, wire.infer(rec[name]), rw=not self.schema)
+                return schema_mod.Field(name, xapitypes.infer(rec[name]), rw=not self.schema)
         return None
 
     def db_text(self, cls: str, rec: dict, column: str) -> str:
@@ -121,7 +121,7 @@ class Store:
         if name is None or name not in rec:
             raise Failure("INTERNAL_ERROR", "missing field", column, "")
         declared = self.field(cls, name)
-        return (declared.type if declared else wire.infer(rec[name])).db_text(rec[name])
+        return (declared.type if declared else xapitypes.infer(rec[name])).db_text(rec[name])
 
     # ------------------------------------------------------------ generic API
 
@@ -129,19 +129,19 @@ class Store:
         """The generic method `cls.name`, or None."""
         if not self.knows(cls):
             return None
-        self_ = ("self", wire.Ref(cls))
+        self_ = ("self", xapitypes.Ref(cls))
         if name == "get_all":
             return Method(lambda: list(self.classes[cls]))
         if name == "get_all_records":
             return Method(lambda: dict(self.classes[cls]))
         if name == "get_all_records_where":
-            return Method(lambda expr: self._where(cls, expr), (("expr", wire.STRING),))
+            return Method(lambda expr: self._where(cls, expr), (("expr", xapitypes.STRING),))
         if name == "get_record":
             return Method(lambda ref: self.record(cls, ref), (self_,))
         if name == "get_by_uuid":
-            return Method(lambda uuid: self.by_uuid(cls, uuid), (("uuid", wire.STRING),))
+            return Method(lambda uuid: self.by_uuid(cls, uuid), (("uuid", xapitypes.STRING),))
         if name == "get_by_name_label" and self.field(cls, "name_label"):
-            return Method(lambda label: self.find(cls, name_label=label), (("label", wire.STRING),))
+            return Method(lambda label: self.find(cls, name_label=label), (("label", xapitypes.STRING),))
         for prefix in ("get_", "set_", "add_to_", "remove_from_", "add_", "remove_"):
             if name.startswith(prefix):
                 made = self._field_method(cls, prefix, name[len(prefix):], self_)
@@ -160,16 +160,16 @@ class Store:
             return None
         if prefix == "set_":
             return Method(lambda ref, value: self._set(cls, ref, name, value), (self_, ("value", kind)), False)
-        if isinstance(kind, wire.Map) and prefix == "add_to_":
+        if isinstance(kind, xapitypes.Map) and prefix == "add_to_":
             return Method(lambda ref, key, value: self._map_add(cls, ref, name, key, value),
-                          (self_, ("key", wire.STRING), ("value", wire.STRING)), False)
-        if isinstance(kind, wire.Map) and prefix == "remove_from_":
+                          (self_, ("key", xapitypes.STRING), ("value", xapitypes.STRING)), False)
+        if isinstance(kind, xapitypes.Map) and prefix == "remove_from_":
             return Method(lambda ref, key: self._map_remove(cls, ref, name, key),
-                          (self_, ("key", wire.STRING)), False)
-        if isinstance(kind, wire.Set) and prefix == "add_":
+                          (self_, ("key", xapitypes.STRING)), False)
+        if isinstance(kind, xapitypes.Set) and prefix == "add_":
             return Method(lambda ref, value: self._set_add(cls, ref, name, value),
                           (self_, ("value", kind.element)), False)
-        if isinstance(kind, wire.Set) and prefix == "remove_":
+        if isinstance(kind, xapitypes.Set) and prefix == "remove_":
             return Method(lambda ref, value: self._set_remove(cls, ref, name, value),
                           (self_, ("value", kind.element)), False)
         return None

@@ -193,9 +193,9 @@ def check(cfg, targets: list[Target]) -> list[Outcome]:
 
 
 def lab_targets(cfg) -> list[Target]:
-    from . import up
+    from ..machines import machine_state
 
-    ssh_config = sshconfig.write(cfg, up.ssh_config(cfg))
+    ssh_config = sshconfig.write(cfg, machine_state.ssh_config(cfg))
     return [
         Target("xenserver", "ssh://xenserver", ssh_config, sudo=True, suites=["test_xenserver.py"]),
         Target("devstack", "ssh://devstack", ssh_config, sudo=True,

@@ -3,7 +3,8 @@
 import pytest
 
 from xenlab.commands import doctor, preflight
-from xenlab.core import config, kvm, lifecycle
+from xenlab.core import config, kvm
+from xenlab.stages import lifecycle
 from xenlab.errors import EXIT_HOST, EXIT_TOOL, EXIT_UNSUPPORTED, HostError, ToolError, UnsupportedHost
 from xenlab.stages import build
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from xenlab.core import config, flavours, hosttools, lifecycle
+from xenlab.core import config, flavours, hosttools
+from xenlab.stages import lifecycle
 from xenlab.core.paths import PACKER_DIR, PACKAGE_DIR, PROJECT_DIR, VAGRANTFILE
 from xenlab.images import baseimage
 

@@ -5,7 +5,8 @@ import stat
 
 import pytest
 
-from xenlab.core import config, lifecycle, password
+from xenlab.core import config, password
+from xenlab.stages import lifecycle
 from xenlab.core.paths import LabPaths
 from xenlab.errors import ConfigError
 
@@ -52,14 +53,12 @@ def test_a_generated_password_stays_the_lab_password(tmp_path):
 
 
 def test_running_a_stage_pins_it(tmp_path, monkeypatch):
-    import sys
     import types
 
     cfg = load(tmp_path, {"XENLAB_PASSWORD": "first-pw"})
     mod = types.ModuleType("fake_stage_pin")
     mod.inputs, mod.present, mod.run = (lambda c: "i"), (lambda c: True), (lambda c, force=False: None)
-    monkeypatch.setitem(sys.modules, mod.__name__, mod)
-    monkeypatch.setattr(lifecycle, "SEQUENCE", [lifecycle.Stage("one", mod.__name__, "")])
+    monkeypatch.setattr(lifecycle, "SEQUENCE", [lifecycle.Stage("one", mod, "")])
     lifecycle.run_stage(cfg, "one")
     with pytest.raises(ConfigError, match="not the one"):
         load(tmp_path, {"XENLAB_PASSWORD": "second-pw"})

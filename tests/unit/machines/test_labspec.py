@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from xenlab.core import config, plan
+from xenlab.core import config
+from xenlab.stages import plan
 from xenlab.machines import labspec
 
 

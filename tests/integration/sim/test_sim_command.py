@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.prereq import require_tool
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 BAD_TASK_VALUES = [["--port", "99999"], ["--port", "-1"], ["--port", "abc"], ["--pool-size", "0"],
                    ["--pool-size", "x"]]
 BAD_MODULE_VALUES = BAD_TASK_VALUES + [["--management-ip", "notanip"], ["--bind", "nope"],

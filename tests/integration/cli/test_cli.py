@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.leaks import assert_no_leak
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 SENTINEL = "Sentinel-7e1f<&'#"
 TASKS = {"plan", "status", "doctor", "test"}

@@ -52,7 +52,8 @@ def load_config(config=None, flavour=None, host=None):
 @xtask()
 def plan(c, config=None, flavour=None):
     """Render every artifact the lab needs into .xenlab/<lab>/; run no tool."""
-    from .core import console, plan as plan_mod
+    from .core import console
+    from .stages import plan as plan_mod
 
     cfg = load_config(config, flavour)
     console.header(f"plan: rendering lab {cfg.lab.name!r} ({cfg.lab.flavour}) into {cfg.lab_dir}")
@@ -63,7 +64,7 @@ def plan(c, config=None, flavour=None):
 def up(c, config=None, flavour=None, force=False):
     """Bring up the lab's machines: up-xenserver, wire, up-devstack."""
     from .commands import preflight
-    from .core import lifecycle, plan as plan_mod
+    from .stages import lifecycle, plan as plan_mod
 
     cfg = load_config(config, flavour)
     span = lifecycle.machine_span()
@@ -75,9 +76,9 @@ def up(c, config=None, flavour=None, force=False):
 @xtask(help={"purge": "also remove the box images from the libvirt pool, the lab's snapshots and its password pin"})
 def down(c, config=None, flavour=None, purge=False):
     """Destroy the lab's machines and their volumes; forget its machine stages (the box images stay)."""
-    from .stages import up as up_stage
+    from .stages import down as down_stage
 
-    up_stage.down(load_config(config, flavour), purge=purge)
+    down_stage.down(load_config(config, flavour), purge=purge)
 
 
 @xtask(help={"json": "print machine-readable JSON"})
@@ -102,7 +103,7 @@ def doctor(c, config=None, flavour=None, json=False):
 def build(c, config=None, flavour=None, force=False):
     """Build the lab's Vagrant box with Packer (skipped when its inputs did not change)."""
     from .commands import preflight
-    from .core import lifecycle
+    from .stages import lifecycle
 
     cfg = load_config(config, flavour)
     preflight.check(cfg, ["build"])
@@ -116,7 +117,7 @@ def test(c, unit=False, k=None, x=False):
 
     from .core.paths import PROJECT_DIR
 
-    # No path: pytest's testpaths (tests/unit, tests/integration) from pyproject.toml.
+    # No path: pytest's testpaths (tests/unit, tests/integration, tests/vm) from pyproject.toml.
     argv = [sys.executable, "-m", "pytest"] + (["tests/unit"] if unit else [])
     argv += ["-k", k] if k else []
     argv += ["-x"] if x else []
@@ -132,7 +133,7 @@ def test(c, unit=False, k=None, x=False):
 })
 def wire(c, config=None, flavour=None, host=None, force=False):
     """Connect DevStack to XenServer: host facts, dom0 plugins + key, local.conf/nova.conf."""
-    from .core import lifecycle
+    from .stages import lifecycle
 
     lifecycle.run_stage(load_config(config, flavour, host), "wire", force=force)
 
@@ -164,7 +165,7 @@ def check_config(c, path=None, json=False):
 })
 def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, devstack_host=None):
     """Check both hosts with testinfra; JUnit report in .xenlab/<lab>/reports/."""
-    from .core import lifecycle
+    from .stages import lifecycle
     from .stages import verify as verify_mod
 
     cfg = load_config(config, flavour, host)
@@ -181,15 +182,15 @@ def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, de
 def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     """build -> up-xenserver -> wire -> up-devstack -> verify, resuming after the last finished stage."""
     from .commands import preflight, snapshot as snapshot_mod, status as status_mod
-    from .core import lifecycle, plan as plan_mod
-    from .machines import snapshots
+    from .stages import lifecycle, plan as plan_mod
+    from .machines import saves
 
     cfg = load_config(config, flavour)
     if from_:
         lifecycle.stage(from_)  # an unknown name is a config error before anything runs
     preflight.check(cfg, lifecycle.names())
     plan_mod.render_all(cfg, quiet=True)
-    if snapshot and snapshots.check_name(snapshot) in snapshots.names(cfg) and not from_:
+    if snapshot and saves.check_name(snapshot) in saves.names(cfg) and not from_:
         snapshot_mod.restore(cfg, snapshot)
     else:
         lifecycle.run_sequence(cfg, force_from=from_)
@@ -214,7 +215,7 @@ def snapshot(c, config=None, flavour=None, name="default", delete=False):
 def restore(c, config=None, flavour=None, name="default"):
     """Bring the lab back from a snapshot (no boot), then verify it."""
     from .commands import snapshot as snapshot_mod
-    from .core import plan as plan_mod
+    from .stages import plan as plan_mod
 
     cfg = load_config(config, flavour)
     plan_mod.render_all(cfg, quiet=True)
@@ -231,7 +232,7 @@ def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False
     """Run by the Vagrantfile's triggers on a plain `vagrant up`/`destroy`: record it, wire."""
     from .errors import ConfigError
     from .machines.labspec import MACHINES
-    from .stages import up as up_stage
+    from .stages import hook
 
     if event not in ("before-up", "up", "destroy"):
         raise ConfigError(f"vagrant-hook: --event must be before-up, up or destroy, not {event!r}")
@@ -239,7 +240,7 @@ def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False
     for name in (machine, *others):
         if name not in MACHINES:
             raise ConfigError(f"vagrant-hook: no machine called {name!r} (machines: {', '.join(MACHINES)})")
-    up_stage.vagrant_hook(load_config(config, flavour), machine, event, provisioned, others)
+    hook.vagrant_hook(load_config(config, flavour), machine, event, provisioned, others)
 
 
 ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, snapshot, restore,

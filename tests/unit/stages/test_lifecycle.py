@@ -7,7 +7,7 @@ import types
 import pytest
 
 from tests.support import labs
-from xenlab.core import lifecycle
+from xenlab.stages import lifecycle
 from xenlab.core.state import State
 from xenlab.errors import ConfigError
 
@@ -22,8 +22,7 @@ def fake_sequence(monkeypatch, names, machines=()):
         mod.inputs = lambda cfg, n=name: knobs[n]["inputs"]
         mod.present = lambda cfg, n=name: knobs[n]["present"]
         mod.run = lambda cfg, force=False, n=name: runs.append((n, force))
-        monkeypatch.setitem(sys.modules, mod.__name__, mod)
-        seq.append(lifecycle.Stage(name, mod.__name__, f"stage {name}", machine=name if name in machines else ""))
+        seq.append(lifecycle.Stage(name, mod, f"stage {name}", machine=name if name in machines else ""))
     monkeypatch.setattr(lifecycle, "SEQUENCE", seq)
     return runs, knobs
 
@@ -72,7 +71,7 @@ def test_failed_stage_is_not_recorded(stages, monkeypatch):
     def boom(cfg, force=False):
         raise RuntimeError("broken")
 
-    monkeypatch.setattr(sys.modules["fake_stage_two"], "run", boom)
+    monkeypatch.setattr(lifecycle.stage("two").target, "run", boom)
     with pytest.raises(RuntimeError):
         lifecycle.run_sequence(cfg)
     from xenlab.core.state import State
@@ -90,7 +89,7 @@ def test_the_sequence_names_each_step_as_it_happens():
     assert lifecycle.machine_span() == ["up-xenserver", "wire", "up-devstack"]
     assert [s.machine for s in lifecycle.SEQUENCE if s.machine] == ["xenserver", "devstack"]
     for s in lifecycle.SEQUENCE:  # every target exists and speaks the stage API
-        target = s.load()
+        target = s.target
         assert callable(target.inputs) and callable(target.present) and callable(target.run)
 
 

@@ -3,7 +3,7 @@ ocaml/xapi-cli-server/: each test names the file that shows the behaviour)."""
 
 import pytest
 
-from xenlab.sim import cli
+from xenlab.sim import xe_server as cli
 from xenlab.sim.api import Api
 from xenlab.sim.machine import Nic, Simulated
 

@@ -7,30 +7,31 @@ and nova.conf, say) is that stage's to write, never plan's.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from . import console
-from .files import write_file
+from ..core import console
+from ..core.files import write_file
+from ..images import packer
+from ..machines import labspec
 
 
 @dataclass(frozen=True)
 class Artifact:
     path: str  # a LabPaths attribute
-    renderer: str  # "module:function", called with the Config, returns str or bytes
+    renderer: Callable  # called with the Config, returns str or bytes
 
     def render(self, cfg) -> bytes:
-        module, func = self.renderer.split(":")
-        out = getattr(importlib.import_module(module), func)(cfg)
+        out = self.renderer(cfg)
         return out.encode() if isinstance(out, str) else out
 
 
 ARTIFACTS: list[Artifact] = [
-    Artifact("spec", "xenlab.machines.labspec:render"),
-    Artifact("packer_vars", "xenlab.images.packer:render_vars"),
+    Artifact("spec", labspec.render),
+    Artifact("packer_vars", packer.render_vars),
     # .xenlab/active: which lab a plain `vagrant up` in the checkout brings up.
-    Artifact("active", "xenlab.machines.labspec:render_active"),
+    Artifact("active", labspec.render_active),
 ]
 
 

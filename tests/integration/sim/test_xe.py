@@ -18,7 +18,7 @@ from tests.support.prereq import require_tool
 from tests.support.simproc import SimProcess
 from xenlab.sim import machine
 
-XE = Path(__file__).resolve().parents[2] / "xenlab/sim/xe"
+XE = Path(__file__).resolve().parents[3] / "xenlab/sim/xe"
 HOST_UUID = "0c7d3f0e-1111-4111-8111-111111111111"
 DOM0_UUID = "0c7d3f0e-2222-4222-8222-222222222222"
 PASSWORD = "xe-test-pw"

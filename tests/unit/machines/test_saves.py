@@ -5,7 +5,7 @@ import pytest
 from tests.support import labs
 from xenlab.commands import snapshot
 from xenlab.errors import ConfigError, UnsupportedHost
-from xenlab.machines import snapshots
+from xenlab.machines import saves as snapshots
 
 
 @pytest.mark.parametrize("name", ["default", "ci", "before-upgrade", "v1.2_x"])

@@ -1,6 +1,6 @@
 """The lab's lifecycle as data: one ordered list of stages, and it is what runs.
 
-Each stage names an object (a module, or `module:attribute`) that provides
+Each stage holds the object (a stage module, or a MachineStage) that provides
 
     inputs(cfg) -> str         digest of everything the stage's result depends on
     present(cfg) -> bool       is its result still there (box file, running VM)?
@@ -15,7 +15,7 @@ one whose inputs changed makes every stage after it run.
 
 Machine stages are the ones Vagrant can run by itself: a plain `vagrant up`
 boots the machines at once, and the Vagrantfile's triggers call `xenlab
-vagrant-hook` (stages/up.py), which records the machine's stage exactly as
+vagrant-hook` (stages/hook.py), which records the machine's stage exactly as
 `run_stage` would and runs the stages that lie between it and the next machine
 stage (wire), whose files the next machine's provisioning waits for. When
 xenlab drives Vagrant (XENLAB_DRIVEN set), the triggers do nothing. `down` is
@@ -24,36 +24,30 @@ not part of the sequence: it undoes.
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass
 
+from ..core import console, password
+from ..core.files import digest
+from ..core.state import State
 from ..errors import ConfigError
-from . import console, password
-from .files import digest
-from .state import State
+from . import build, machine, verify, wire
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
-    target: str  # "xenlab.stages.build" or "xenlab.stages.up:XENSERVER"
+    target: object  # inputs(cfg), present(cfg), run(cfg, force)
     summary: str
     machine: str = ""  # the Vagrant machine this stage brings up, if any
 
-    def load(self):
-        module, _, attr = self.target.partition(":")
-        obj = importlib.import_module(module)
-        return getattr(obj, attr) if attr else obj
-
 
 SEQUENCE: list[Stage] = [
-    Stage("build", "xenlab.stages.build", "Packer builds the lab's boxes"),
-    Stage("up-xenserver", "xenlab.stages.up:XENSERVER", "bring up the xenserver machine", machine="xenserver"),
-    Stage("wire", "xenlab.stages.wire", "XenAPI facts, dom0 plugins and key, DevStack local.conf/nova.conf"),
-    Stage("up-devstack", "xenlab.stages.up:DEVSTACK", "bring up the devstack machine with wire's files",
-          machine="devstack"),
-    Stage("verify", "xenlab.stages.verify", "testinfra checks both hosts"),
+    Stage("build", build, "Packer builds the lab's boxes"),
+    Stage("up-xenserver", machine.XENSERVER, "bring up the xenserver machine", machine="xenserver"),
+    Stage("wire", wire, "XenAPI facts, dom0 plugins and key, DevStack local.conf/nova.conf"),
+    Stage("up-devstack", machine.DEVSTACK, "bring up the devstack machine with wire's files", machine="devstack"),
+    Stage("verify", verify, "testinfra checks both hosts"),
 ]
 
 
@@ -92,19 +86,19 @@ def chained_inputs(cfg, st: State, s: Stage) -> str:
     """The stage's own inputs plus the recorded digest of the stage before it."""
     index = SEQUENCE.index(s)
     before = st.get(SEQUENCE[index - 1].name) if index else None
-    return digest(s.load().inputs(cfg), before["digest"] if before else "")
+    return digest(s.target.inputs(cfg), before["digest"] if before else "")
 
 
 def is_current(cfg, name: str) -> bool:
     s = stage(name)
     st = State(cfg.paths.state)
-    return st.is_current(s.name, chained_inputs(cfg, st, s)) and s.load().present(cfg)
+    return st.is_current(s.name, chained_inputs(cfg, st, s)) and s.target.present(cfg)
 
 
 def run_stage(cfg, name: str, force: bool = False) -> bool:
     """Run one stage unless it is current. Returns True when it did work."""
     s = stage(name)
-    target = s.load()
+    target = s.target
     st = State(cfg.paths.state)
     inputs = chained_inputs(cfg, st, s)
     if not force and st.is_current(s.name, inputs) and target.present(cfg):

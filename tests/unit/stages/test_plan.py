@@ -2,7 +2,8 @@
 
 import stat
 
-from xenlab.core import config, plan
+from xenlab.core import config
+from xenlab.stages import plan
 
 
 def tree(root):

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.leaks import assert_no_leak
-from xenlab.core import lifecycle
+from xenlab.stages import lifecycle
 from xenlab.core.state import State
-from xenlab.machines import snapshots
+from xenlab.machines import saves as snapshots
 
 pytestmark = [pytest.mark.vm, pytest.mark.root]
 

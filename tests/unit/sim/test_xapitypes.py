@@ -2,7 +2,7 @@ import xmlrpc.client
 
 import pytest
 
-from xenlab.sim import wire
+from xenlab.sim import xapitypes as wire
 from xenlab.sim.failure import Failure
 
 

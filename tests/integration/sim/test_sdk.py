@@ -10,6 +10,7 @@ import xmlrpc.client
 import pytest
 import XenAPI
 
+from xenlab.core.paths import PROJECT_DIR
 from xenlab.xenserver import xapi
 from xenlab.errors import AuthError, HostError, UnsupportedHost
 from xenlab.sim.api import Api
@@ -157,7 +158,7 @@ def test_sim_cli_runs_on_plain_python3(tmp_path, plugin_dir):
     require_tool("python3")
     pw = tmp_path / "pw"
     pw.write_text(PASSWORD + "\n")
-    project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    project = str(PROJECT_DIR)
     p = subprocess.Popen([shutil.which("python3"), "-S", "-m", "xenlab.sim", "--bind", "127.0.0.1", "--port", "0",
                           "--password-file", str(pw), "--plugin-dir", str(plugin_dir), "--pool-size", "3"],
                          cwd=project, stdout=subprocess.PIPE, text=True)

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.prereq import require_tool
-from xenlab.core import config, plan
+from xenlab.core import config
+from xenlab.stages import plan
 from xenlab.core.paths import PROJECT_DIR
 
 PROVIDERS = ("libvirt", "virtualbox")
