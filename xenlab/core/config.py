@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -34,7 +35,7 @@ from pydantic import (
 
 from ..errors import ConfigError
 from . import console, password as password_mod
-from .paths import FLAVOUR_DIR, LabPaths
+from .paths import FLAVOUR_DIR, SHARED_ENTRIES, LabPaths
 from .files import read_text
 from .console import shown
 
@@ -51,16 +52,31 @@ FLAVOUR_SUFFIX = ".pkrvars.hcl"
 # Private ranges only: the lab's network lives on the host, beside its others.
 PRIVATE_NETS = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")]
+
+def matching(regex: str, what: str, max_length: int | None = None):
+    """A str that the whole of `regex` matches (fullmatch: a trailing newline fails,
+    whichever engine; `$` alone lets one through in Python's re)."""
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value[:80]!r} is not {what}")
+        return value
+
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(check)]
+
+
+Name = matching(r"[a-z0-9][a-z0-9-]{0,30}", "a name (a-z, 0-9 and -, up to 31 characters)")
 # Full-length digests only: a shortened one cannot be checked.
-Checksum = Annotated[str, StringConstraints(
-    pattern=r"^$|^(?i:md5:[0-9a-f]{32}|sha1:[0-9a-f]{40}|sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
-            r"|^file:(https?://|/)\S+$")]
-UserName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
+Checksum = matching(r"|(?i:md5:[0-9a-f]{32}|sha1:[0-9a-f]{40}|sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})"
+                    r"|file:(https?://|/)\S+", "sha256:<hex> (md5, sha1, sha512; the whole digest) or file:<url>")
+UserName = matching(r"[a-z_][a-z0-9_-]{0,31}", "a user name (a-z, 0-9, _ and -, up to 32 characters)")
 # Vagrant box names: `org/name` or `name`, nothing a shell or the Vagrantfile would split.
-BoxName = Annotated[str, StringConstraints(pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$")]
-LibvirtUri = Annotated[str, StringConstraints(pattern=r"^[a-z]+(\+[a-z]+)?://[^\s]*$", max_length=512)]
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+BoxName = matching(r"|[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63})?", "a box name (org/name)")
+LibvirtUri = matching(r"[a-z]+(\+[a-z]+)?://\S*", "a libvirt URI (qemu:///system)", max_length=512)
+IsoUrl = matching(r"|(https?|file)://\S+", "an http(s):// or file:// URL", max_length=2048)
+Version = matching(r"\d+\.\d+\.\d+", "a version (x.y.z)")
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def host_name_or_ipv4(value: str) -> str:
@@ -71,7 +87,7 @@ def host_name_or_ipv4(value: str) -> str:
     if all(label.isdigit() for label in labels):
         ipaddress.IPv4Address(value)  # raises ValueError with the reason
         return value
-    if len(value) > 253 or not all(_LABEL.match(label) for label in labels):
+    if len(value) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(f"{value!r} is neither an IPv4 address nor a host name")
     return value
 
@@ -90,22 +106,29 @@ class Lab(Section):
     # auto: KVM when a probe shows a guest kernel really runs under it, else TCG.
     accelerator: Literal["auto", "kvm", "tcg"] = "auto"
 
+    @field_validator("name")
+    @classmethod
+    def _not_shared(cls, value: str) -> str:
+        # A lab's folder is .xenlab/<name>, beside what the labs share there.
+        if value in SHARED_ENTRIES:
+            raise ValueError(f"{value!r} is taken: .xenlab/{value} holds {SHARED_ENTRIES[value]} (choose another name)")
+        return value
+
 
 class Iso(Section):
     # Empty url and path: the flavour's own published ISO and checksum.
-    url: Annotated[str, StringConstraints(max_length=2048)] = ""
+    url: IsoUrl = ""
     path: Annotated[str, StringConstraints(max_length=4096)] = ""
     # "sha256:<hex>" or Packer's "file:<url of a checksum file>".
     checksum: Checksum = ""
 
     @model_validator(mode="after")
     def _one_source(self) -> "Iso":
+        # "<field>: why" names the field, so the error names where its value came from.
         if self.url and self.path:
-            raise ValueError("set either url or path, not both")
-        if self.url and not re.match(r"^(https?|file)://\S+$", self.url):
-            raise ValueError(f"url must be http(s):// or file://, got {self.url[:80]!r}")
+            raise ValueError("path: set either url or path, not both")
         if self.url and not self.checksum:
-            raise ValueError("a url needs a checksum (sha256:<hex> or file:<checksum url>)")
+            raise ValueError("url: a url needs a checksum (sha256:<hex> or file:<checksum url>)")
         return self
 
 
@@ -126,7 +149,7 @@ class DevStack(Section):
     cpus: int = Field(2, ge=1, le=64)
     release: DevStackRelease = "train"
     user: UserName = "stack"
-    os_xenapi_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")] = "0.3.4"
+    os_xenapi_version: Version = "0.3.4"
 
 
 class Network(Section):
@@ -274,10 +297,14 @@ def _key_path(loc: tuple) -> str:
     return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
 
 
+def _problem(err: Mapping[str, Any]) -> str:
+    return "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+
+
 def _first_error(exc: ValidationError, origins: Mapping[str, str]) -> ConfigError:
     err = exc.errors()[0]
     key = _key_path(err["loc"])
-    problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    problem = _problem(err)
     # A section's own check names its field first ("cidr: ..."): make that the key.
     section_model = Settings.model_fields.get(key)
     field, _, rest = problem.partition(": ")
@@ -329,7 +356,7 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]
             # so that the model itself can stay strict about TOML types.
             value = TypeAdapter(field.annotation).validate_python(environ[name], strict=False)
         except ValidationError as exc:
-            raise ConfigError(f"config error: {name}: {exc.errors()[0]['msg']}") from None
+            raise ConfigError(f"config error: {name}: {section}.{key}: {_problem(exc.errors()[0])}") from None
         out.setdefault(section, {})[key] = value
         origins[f"{section}.{key}"] = name
     return out, origins

@@ -30,6 +30,16 @@ def cache_dir() -> Path:
     return Path(base) / "xenlab"
 
 
+# What .xenlab/ holds beside the labs' folders (LabPaths' shared paths): no lab can be
+# called so (config refuses the name), and no such entry can take a lab's name.
+SHARED_ENTRIES = {
+    "active": "which lab a plain `vagrant up` brings up",
+    "boxes": "the boxes every lab shares",
+    "packer_cache": "Packer's download cache",
+    "iso-digests.json": "the digests of local ISO files",
+}
+
+
 class LabPaths:
     """The paths of one lab: `LabPaths(root, name)`, root being the config's directory."""
 
