@@ -145,6 +145,7 @@ def sim(c, config=None, port=8080, pool_size=1, plugin_dir=None):
     # Whole numbers are parsed by xenlab/arguments.py; their ranges are the simulator's own (options.py).
     from .commands import sim as sim_mod
 
+    port, pool_size = sim_mod.checked(port, pool_size)
     sim_mod.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)
 
 
@@ -185,12 +186,16 @@ def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     from .stages import lifecycle, plan as plan_mod
     from .machines import saves
 
-    cfg = load_config(config, flavour)
+    # The arguments first: a bad one is a usage error before anything looks at the host
+    # or writes a file (loading the config may generate the lab's password).
     if from_:
-        lifecycle.stage(from_)  # an unknown name is a config error before anything runs
+        lifecycle.stage(from_)
+    if snapshot:
+        saves.check_name(snapshot)
+    cfg = load_config(config, flavour)
     preflight.check(cfg, lifecycle.names())
     plan_mod.render_all(cfg, quiet=True)
-    if snapshot and saves.check_name(snapshot) in saves.names(cfg) and not from_:
+    if snapshot and snapshot in saves.names(cfg) and not from_:
         snapshot_mod.restore(cfg, snapshot)
     else:
         lifecycle.run_sequence(cfg, force_from=from_)
@@ -206,7 +211,9 @@ SNAPSHOT_HELP = "the snapshot's name (default: default)"
 def snapshot(c, config=None, flavour=None, name="default", delete=False):
     """Save the verified lab's machines (memory and disks) as a snapshot; the lab runs on."""
     from .commands import snapshot as snapshot_mod
+    from .machines import saves
 
+    saves.check_name(name)  # before the config, as in `lab`
     cfg = load_config(config, flavour)
     (snapshot_mod.delete if delete else snapshot_mod.take)(cfg, name)
 
@@ -215,8 +222,10 @@ def snapshot(c, config=None, flavour=None, name="default", delete=False):
 def restore(c, config=None, flavour=None, name="default"):
     """Bring the lab back from a snapshot (no boot), then verify it."""
     from .commands import snapshot as snapshot_mod
+    from .machines import saves
     from .stages import plan as plan_mod
 
+    saves.check_name(name)  # before the config and plan's files, as in `lab`
     cfg = load_config(config, flavour)
     plan_mod.render_all(cfg, quiet=True)
     snapshot_mod.restore(cfg, name)
