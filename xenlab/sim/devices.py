@@ -82,9 +82,15 @@ def _device_error(api, cls: str, ref_: str, op: str) -> list | None:
 
 
 def update_allowed_operations(api, cls: str, ref_: str) -> None:
+    """The device's allowed_operations, and for a VBD its VDI's too (an attached VDI cannot be
+    destroyed: message_forwarding.ml update_vbd_operations)."""
+    from . import storage
+
     ops = VBD_OPERATIONS if cls == "VBD" else VIF_OPERATIONS
     if ref_ in api.store.classes.get(cls, {}):
         api.store.update(cls, ref_, allowed_operations=[op for op in ops if _device_error(api, cls, ref_, op) is None])
+        if cls == "VBD":
+            storage.update_allowed_operations(api, api.store.record(cls, ref_).get("VDI", NULL_REF))
 
 
 def _assert_op(api, cls: str, ref_: str, op: str) -> None:

@@ -333,6 +333,8 @@ def delete_record(ctx: Context, args: dict) -> str:
 # ------------------------------------------------------------------ console.py
 
 MAX_CONSOLE_BYTES = 102400  # console.py
+# Python 2's open() of a missing file raises IOError, as the plugin's failure names it.
+Py2IOError = type("IOError", (Exception,), {"__doc__": "Python 2's IOError, named as a dom0 plugin names it"})
 
 
 def get_console_log(ctx: Context, args: dict) -> str:
@@ -346,7 +348,7 @@ def get_console_log(ctx: Context, args: dict) -> str:
         raise PluginError("Invalid dom_id") from None
     consoles = ctx.api.dom0(ctx.host).consoles
     if dom_id not in consoles:
-        raise IOError(f"[Errno 2] No such file or directory: '/var/log/xen/guest/console.{dom_id}'")
+        raise Py2IOError(f"[Errno 2] No such file or directory: '/var/log/xen/guest/console.{dom_id}'")
     data = consoles[dom_id].encode()[-MAX_CONSOLE_BYTES:]
     return base64.b64encode(zlib.compress(data)).decode()
 

@@ -37,6 +37,8 @@ from .registry import RECORD, B, P, message, ref
 from .store import NULL_REF
 
 HALTED, PAUSED, RUNNING, SUSPENDED = "Halted", "Paused", "Running", "Suspended"
+SIMULATED_KEY = "xenlab-stand-in"
+SIMULATED_TEXT = f"simulated by {BRAND}: no guest runs, its domain is a record"
 ALL_STATES = (HALTED, PAUSED, SUSPENDED, RUNNING)
 
 # xapi_vm_lifecycle.ml allowed_power_states (the operations the simulator performs, and those
@@ -182,6 +184,38 @@ def operation(api, vm: str, op: str):
             update_allowed_operations(api, vm)
 
 
+# xapi_vm.ml set_blocked_operations, add_to_/remove_from_blocked_operations: the map's keys are
+# VM operations; allowed_operations follows every change.
+VM_OPERATION = xapitypes.Enum(*ALLOWED_POWER_STATES, "import")
+
+
+@message("VM.set_blocked_operations", ref("VM"), P("value", xapitypes.MAP))
+def vm_set_blocked_operations(api, vm, value):
+    api.store.update("VM", vm, blocked_operations={VM_OPERATION.check(k): v for k, v in value.items()})
+    update_allowed_operations(api, vm)
+    return ""
+
+
+@message("VM.add_to_blocked_operations", ref("VM"), P("key", xapitypes.STRING), P("value", xapitypes.STRING))
+def vm_add_to_blocked_operations(api, vm, key, value):
+    blocked = dict(api.store.record("VM", vm).get("blocked_operations", {}))
+    key = VM_OPERATION.check(key)
+    if key in blocked:
+        raise Failure("MAP_DUPLICATE_KEY", "VM", "blocked_operations", vm, key)
+    api.store.update("VM", vm, blocked_operations={**blocked, key: value})
+    update_allowed_operations(api, vm)
+    return ""
+
+
+@message("VM.remove_from_blocked_operations", ref("VM"), P("key", xapitypes.STRING))
+def vm_remove_from_blocked_operations(api, vm, key):
+    blocked = dict(api.store.record("VM", vm).get("blocked_operations", {}))
+    blocked.pop(VM_OPERATION.check(key), None)
+    api.store.update("VM", vm, blocked_operations=blocked)
+    update_allowed_operations(api, vm)
+    return ""
+
+
 # ------------------------------------------------------------------ create and destroy
 
 
@@ -209,6 +243,8 @@ def vm_create(api, args):
         raise Failure("VM_BAD_POWER_STATE", "OpaqueRef:NULL", "halted", "suspended")
     other = dict(fields.get("other_config", {}))
     other.setdefault("mac_seed", str(uuidlib.uuid4()))
+    # Not XAPI's: the stand-in says what the VM is wherever it shows it.
+    other.setdefault(SIMULATED_KEY, SIMULATED_TEXT)
     domain_type = fields.get("domain_type", "unspecified")
     if "domain_type" not in args or domain_type == "unspecified":
         domain_type = _derive_domain_type(fields)

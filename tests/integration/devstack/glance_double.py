@@ -178,3 +178,33 @@ class GlanceDouble:
                 self._store(image["id"], body)
                 return handler._send(204)
         return handler._send(404, b"404 Not Found\n", "text/plain")
+
+
+def main(argv) -> int:
+    """`python -m tests.integration.devstack.glance_double HOST PORT IMAGE_NAME TARBALL REQUESTS_JSON`:
+    serve one active VHD image until SIGTERM, then write every request served (method, path,
+    headers) to REQUESTS_JSON. For tests whose clients run in a network namespace of their own."""
+    import signal
+    import sys
+
+    host, port, name, tarball, requests_file = argv
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with GlanceDouble(host, int(port)) as glance:
+        with open(tarball, "rb") as fh:
+            glance.add_image(name, fh.read(), disk_format="vhd", container_format="ovf")
+        print(f"serving {glance.endpoint}", flush=True)
+        stop.wait(3600)  # bounded: a test runs for minutes at most
+        with glance.lock:
+            out = {"requests": glance.requests, "images": glance.images,
+                   "sizes": {k: len(v) for k, v in glance.data.items()}}
+    with open(requests_file, "w") as fh:
+        json.dump(out, fh)
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
