@@ -43,9 +43,10 @@ JSON document:
 What the probe does besides the driver, as the services around nova-compute would:
 br-int in dom0 through netwrap.py (neutron's Open vSwitch agent makes it), the
 snapshot's image record (nova-api), and, when this run's spawn put the image into
-the SR's image cache, that cache entry removed after destroy with Nova's own
-vm_utils.destroy_cached_images (what tools/xenserver/destroy_cached_images.py does),
-so the SR ends where it began.
+the SR's image cache, that one cache entry removed after destroy with Nova's own
+vm_utils.destroy_vdi (as its destroy_cached_images, which
+tools/xenserver/destroy_cached_images.py runs, removes an unused entry), so the SR ends
+where it began.
 
 What it changes, and why: os-xenapi 0.3.4's XenAPISession.call_plugin_serialized
 cannot work under Python 3 (it sends the pickle as bytes, which XML-RPC turns into
@@ -448,9 +449,11 @@ def run_lifecycle(drv, calls, nova):
 
     def destroy_step():
         drv.destroy(ctx, instance, network_info)
-        fresh = set(vm_utils._find_cached_images(session, sr)) - cached_before
-        if fresh:
-            vm_utils.destroy_cached_images(session, sr, all_cached=False, keep_days=0)
+        # The image cache entry this run's spawn made (none when the image was cached already, or
+        # cache_images is none) goes as Nova's destroy_cached_images would take it: vm_utils.destroy_vdi.
+        for image_id, cached in vm_utils._find_cached_images(session, sr).items():
+            if image_id not in cached_before:
+                vm_utils.destroy_vdi(session, cached["vdi_ref"])
 
     actions = {
         "spawn": spawn_step,

@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+MAX_CONSOLES = 64  # console logs kept (xenconsoled's files are rotated on a host; these are bounded)
+
+
 class CommandFailed(Exception):
     """A dom0 command exited non-zero: its stderr (what utils.run_command raises with)."""
 
@@ -92,6 +95,8 @@ class Dom0:
         self.xs_write(f"{base}/vm", f"/vm/{vm.get('uuid', '')}")
         for key, value in vm.get("xenstore_data", {}).items():
             self.xs_write(f"{base}/{key}", value)
+        for old in sorted(self.consoles)[:-MAX_CONSOLES + 1] if len(self.consoles) >= MAX_CONSOLES else []:
+            del self.consoles[old]
 
     def domain_destroyed(self, domid: int) -> None:
         base = f"/local/domain/{domid}"
@@ -272,7 +277,7 @@ class Dom0:
             return ""
         raise CommandFailed(f"ovs-vsctl: unknown command '{verb}'; use --help for help\n")
 
-    def run(self, argv: list[str]) -> str:
+    def command(self, argv: list[str]) -> str:
         """A network command as dom0 runs it (netwrap.py, xenhost.py network_config)."""
         if not argv:
             raise CommandFailed("no command\n")

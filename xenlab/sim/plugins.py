@@ -409,7 +409,7 @@ def network_config(ctx: Context, args: dict) -> str:
     for name in names:
         _exists(cmd_args, name)
     try:
-        return ctx.api.dom0(ctx.host).run(argv(cmd_args))
+        return ctx.api.dom0(ctx.host).command(argv(cmd_args))
     except CommandFailed as exc:
         raise PluginError(exc.stderr) from None
 
@@ -424,7 +424,7 @@ def run_command(ctx: Context, args: dict) -> str:
     if cmd and cmd[0] not in NETWRAP_ALLOWED:
         raise PluginError(f"Dom0 execution of '{cmd[0]}' is not permitted")
     try:
-        out, err, code = ctx.api.dom0(ctx.host).run(cmd), "", 0
+        out, err, code = ctx.api.dom0(ctx.host).command(cmd), "", 0
     except CommandFailed as exc:
         out, err, code = "", exc.stderr, exc.code
     return json.dumps({"returncode": code, "out": out, "err": err})
