@@ -443,12 +443,12 @@ def run_lifecycle(drv, calls, nova):
         snapshot.update(snapshot_image=meta["id"], snapshot_bytes=int(uploaded["size"]))
 
     def spawn_step():
-        drv.spawn(ctx, instance, image_meta, [], None, allocations, network_info)
+        drv.spawn(ctx, instance, image_meta, [], None, allocations, network_info, block_device_info())
         # What `nova console-log` asks of the driver: the simulated console says what it is.
         drv.get_console_output(ctx, instance)
 
     def destroy_step():
-        drv.destroy(ctx, instance, network_info)
+        drv.destroy(ctx, instance, network_info, block_device_info())
         # The image cache entry this run's spawn made (none when the image was cached already, or
         # cache_images is none) goes as Nova's destroy_cached_images would take it: vm_utils.destroy_vdi.
         for image_id, cached in vm_utils._find_cached_images(session, sr).items():
@@ -530,6 +530,12 @@ def new_instance(nova, ctx, image, name):
     allocations = {PROVIDER_UUID: {"resources": {"VCPU": flavor.vcpus, "MEMORY_MB": flavor.memory_mb,
                                                  "DISK_GB": flavor.root_gb}}}
     return instance, objects.ImageMeta.from_dict(image), network_info, allocations, port
+
+
+def block_device_info():
+    """What nova-compute's _get_instance_block_device_info gives a driver for an instance with no
+    volumes (nova/virt/driver.py get_block_device_info's shape)."""
+    return {"root_device_name": None, "ephemerals": [], "block_device_mapping": [], "swap": None}
 
 
 def pick_image(image_api, ctx):

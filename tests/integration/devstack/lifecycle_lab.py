@@ -37,9 +37,9 @@ def lab_image(tmp_path: Path) -> Path:
     return tarball
 
 
-def run_lab(tmp_path, tree, plugins, work):
-    """The simulator (port 80 of the xenserver address) and the image service in a namespace;
-    `work(ns, nova_conf)` runs there."""
+def run_lab(tmp_path, tree, plugins, work, keep=lambda name: True):
+    """The simulator (port 80 of the xenserver address, the dom0 plugins `keep` keeps) and the
+    image service in a namespace; `work(ns, nova_conf)` runs there."""
     cfg = labs.load(tmp_path / "lab")
     address = cfg.network.xenserver_ip
     nova_conf = tmp_path / "nova.conf"
@@ -54,6 +54,8 @@ def run_lab(tmp_path, tree, plugins, work):
                          password=labs.PASSWORD, prefix=ns.argv([]), bind=address, port=80)
         sim.plugin_dir.mkdir(parents=True)
         for name, data in plugins.items():
+            if not keep(name):
+                continue
             (sim.plugin_dir / name).write_bytes(data)
             (sim.plugin_dir / name).chmod(0o755)
         glance_log = tmp_path / "glance.json"

@@ -89,6 +89,27 @@ def test_the_real_driver_runs_an_instances_lifecycle_on_the_simulator(tmp_path, 
     assert labs.PASSWORD not in done.stdout + done.stderr and '"VM.start_on": 2' in sim_out
 
 
+def test_a_failing_step_ends_the_run_and_destroy_still_cleans_up(tmp_path, tree):
+    """A host without os-xenapi's glance.py: spawn fails at the download, the driver rolls back,
+    destroy is still attempted, and the document says so in one line per failure."""
+    tree_dir, plugins = tree
+
+    def work(ns, nova_conf):
+        run = probe.command(tree_dir, nova_conf)
+        return subprocess.run(ns.argv(run.argv + ["--lifecycle"]), env=run.env, capture_output=True, text=True,
+                              timeout=600)
+    done, _, _ = run_lab(tmp_path, tree_dir, plugins, work, keep=lambda name: name != "glance.py")
+    assert done.returncode == 1, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    spawn, destroy = report["steps"]
+    assert [spawn["name"], spawn["ok"], destroy["name"], destroy["ok"]] == ["spawn", False, "destroy", True]
+    assert spawn["error"].startswith("XenAPI host.call_plugin glance.py download_vhd2 -> XENAPI_MISSING_PLUGIN")
+    assert "\n" not in spawn["error"] and "error" not in destroy
+    assert spawn["xapi"]["power_state"] is None and destroy["driver_state"] is None
+    assert report["leftovers"] == {"vms": [], "vdis": [], "vbds": [], "vifs": []}
+    assert report["sr"]["utilisation_after"] == report["sr"]["utilisation_before"]
+
+
 def test_the_service_runs_a_lifecycle_when_asked_and_a_refresh_otherwise(tmp_path, tree):
     tree_dir, plugins = tree
     socket_path = tmp_path / "probe.sock"
