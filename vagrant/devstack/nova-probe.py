@@ -80,7 +80,7 @@ STEPS = ("XenAPIDriver", "init_host", "get_available_resource", "update_provider
 PROVIDER_UUID = "00000000-0000-4000-8000-000000000001"
 LIFECYCLE = ("spawn", "reboot-soft", "reboot-hard", "power-off", "power-on", "snapshot", "destroy")
 STAND_IN_BRAND = "xenlab-standin"  # the product_brand xenlab's simulator reports (xenlab/sim/__init__.py BRAND)
-REQUEST_WAIT = 2.0  # seconds a connection may take to send its one line (none: a refresh)
+REQUEST_WAIT = 1.0  # seconds a connection may take to send its one line (none: a refresh)
 # The lifecycle's instance: a flavor small enough for any lab host, one disk, one NIC.
 FLAVOR = {"flavorid": "xenlab-lifecycle", "name": "xenlab.lifecycle", "memory_mb": 256, "vcpus": 1,
           "root_gb": 1, "ephemeral_gb": 0, "swap": 0}

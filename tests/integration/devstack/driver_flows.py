@@ -5,7 +5,7 @@ image into the cache, a second instance spawned from the cached image, one spawn
 Run as the probe runs (Debian's python3 -S, the probe's install tree):
     python3 -S driver_flows.py NOVA_PROBE_SCRIPT TREE NOVA_CONF
 It prints one JSON document: {"flows": [{"name", "ok", "error"?, "calls": {method: count}}],
-"vms": {name: power state}, "sr_files_left": int}. It uses the probe's own setup and helpers
+"states": {when: power state}, "sr_vdis_left": VDIs the flows made that are still there}. It uses the probe's own setup and helpers
 (load_nova, new_instance, pick_image), so what it drives is what the probe drives.
 """
 
@@ -36,6 +36,9 @@ def main(script, tree, config_file):
     session.call_plugin("netwrap.py", "run_command",
                         {"cmd": json.dumps(["ovs-vsctl", "--may-exist", "add-br", "br-int"])})
     made = {name: probe.new_instance(nova, ctx, image, name) for name in ("flow-a", "flow-b", "flow-c")}
+    sr = vm_utils.safe_find_sr(session)
+    session.call_xenapi("SR.scan", sr)
+    before = set(session.call_xenapi("SR.get_VDIs", sr))
 
     def spawn(name):
         instance, meta, network_info, allocations, _ = made[name]
@@ -79,9 +82,8 @@ def main(script, tree, config_file):
         if name == "suspend":
             states["after suspend"] = info("flow-b")
     calls.step = "observe"
-    sr = vm_utils.safe_find_sr(session)
     session.call_xenapi("SR.scan", sr)
-    left = len(session.call_xenapi("SR.get_VDIs", sr))
+    left = len(set(session.call_xenapi("SR.get_VDIs", sr)) - before)
     print(json.dumps({"flows": out, "states": states, "sr_vdis_left": left}, indent=1, default=str))
     return 0
 

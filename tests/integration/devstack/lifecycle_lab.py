@@ -17,7 +17,7 @@ from tests.support import labs
 from tests.support.netns import Netns
 from tests.support.simproc import PROJECT, SimProcess
 from xenlab.devstack import conf
-from xenlab.sim import statedb
+from xenlab.sim import statedb, vhd
 from xenlab.sim.seed import seed
 from xenlab.sim.store import Store
 
@@ -45,8 +45,13 @@ def run_lab(tmp_path, tree, plugins, work, keep=lambda name: True):
     nova_conf = tmp_path / "nova.conf"
     nova_conf.write_text(conf.render_nova_conf(cfg) + f"\n[glance]\napi_servers = http://127.0.0.1:{GLANCE_PORT}\n")
     store = Store(schema=True)
-    seed(store, address)
+    refs = seed(store, address)
     statedb.save(store, tmp_path / "state.db")
+    # A disk already in the SR (another VM's): the lifecycle must leave the SR as it found it, not empty.
+    existing = tmp_path / "sr" / store.record("SR", refs["sr"])["uuid"] / "0f0f0f0f-1111-4222-8333-444444444444.vhd"
+    existing.parent.mkdir(parents=True)
+    vhd.create(existing, 16 * 2**20)
+    vhd.write_block(existing, 2, b"another VM's data")
     tarball = lab_image(tmp_path)
     with Netns() as ns:
         ns.run(["ip", "addr", "add", f"{address}/24", "dev", "lo"], timeout=30)
