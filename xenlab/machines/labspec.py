@@ -38,6 +38,7 @@ GUEST_STAGING = "/var/lib/xenlab"
 GUEST_PROBE_TREE = f"{GUEST_STAGING}/nova-probe-tree"
 GUEST_PROBE_SCRIPTS = f"{GUEST_STAGING}/nova-probe"
 GUEST_PROBE_SOCKET = "/run/xenlab-nova-probe.sock"
+GUEST_PROBE_SERVICE = "xenlab-nova-probe.service"
 # Where vagrant/devstack/provision.sh installs wire's files (verify looks there).
 GUEST_LOCAL_CONF = "/opt/stack/devstack/local.conf"
 GUEST_NOVA_CONF = "/etc/nova/nova.conf"
