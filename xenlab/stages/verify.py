@@ -7,6 +7,9 @@ suites get what the lab should look like from a context file (no secret) and
 the XenAPI password from the environment. Results: one JUnit XML report under
 .xenlab/<lab>/reports/ and a short summary per host, with the time of each step of
 the instance the checks booted (the JUnit properties the instance checks record).
+
+Your own Nova (devstack.nova_src) goes into the devstack machine's Nova probe first
+(devstack/nova_src.py), so one `invoke verify` exercises an edit of it.
 """
 
 from __future__ import annotations
@@ -261,9 +264,12 @@ def host_targets(cfg, host: str, devstack_ssh_config: str | None, devstack_host:
 
 
 def inputs(cfg) -> str:
+    from ..devstack import nova_src
+
     facts = cfg.paths.facts
+    # Your own Nova's package too: an edit there is what the next verify exercises.
     return digest(json.dumps(cfg.public_dict(), sort_keys=True), digest_tree(SUITES),
-                  facts.read_bytes() if facts.is_file() else b"")
+                  facts.read_bytes() if facts.is_file() else b"", nova_src.content_digest(cfg.nova_src_path))
 
 
 def present(cfg) -> bool:
@@ -275,5 +281,27 @@ def present(cfg) -> bool:
     return bool(suites) and not any(s.get("failures", "0") != "0" or s.get("errors", "0") != "0" for s in suites)
 
 
+def sync_own_nova(cfg, ssh_config: Path) -> None:
+    """devstack.nova_src into the devstack machine's Nova probe, before the checks (flavours with the probe)."""
+    from ..devstack import nova_src
+
+    if not flavours.load(cfg).nova_probe:
+        return  # where stack.sh runs, local.conf's NOVA_REPO is the checkout
+    user = sshconfig.hosts(ssh_config.read_text()).get("devstack", {}).get("User", "")
+    target = nova_src.Target(ssh_config, "devstack", labspec.GUEST_NOVA_SRC,
+                             f"systemctl restart {labspec.GUEST_PROBE_SERVICE}", sudo=user != "root")
+    src, log = cfg.nova_src_path, cfg.paths.log("verify-nova-src")
+    if src is None:
+        if nova_src.remove(target, log):
+            console.say("    devstack.nova_src is unset: your Nova removed from the devstack machine, "
+                        "the probe runs its tree's Nova again")
+        return
+    done = nova_src.sync(src, target, log)
+    state = f"{done.changed} change(s), probe restarted" if done.restarted else "unchanged"
+    console.say(f"    your Nova: {src}/{nova_src.PACKAGE} -> devstack:{labspec.GUEST_NOVA_SRC} ({state})")
+
+
 def run(cfg, force: bool = False) -> None:
-    check(cfg, lab_targets(cfg))
+    targets = lab_targets(cfg)
+    sync_own_nova(cfg, next(t.ssh_config for t in targets if t.role == "devstack"))
+    check(cfg, targets)

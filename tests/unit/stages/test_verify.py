@@ -99,3 +99,47 @@ def test_a_report_without_instance_checks_prints_no_lifecycle_line(tmp_path, cap
     report.write_text(JUNIT)
     verify.summarise([verify._outcome("xenserver", report, tmp_path / "none.json", 1.0)], tmp_path / "all.xml")
     assert "instance lifecycle" not in capsys.readouterr().out
+
+
+def test_an_edit_of_your_nova_makes_verify_run_again(tmp_path):
+    from tests.support import labs, nova_checkout
+
+    src = nova_checkout.make(tmp_path / "nova")
+    cfg = labs.load(tmp_path / "lab", extra=f"[devstack]\nnova_src = '{src}'\n")
+    before = verify.inputs(cfg)
+    assert verify.inputs(cfg) == before
+    (src / "nova/virt/xenapi/host.py").write_text("# an edit\n")
+    assert verify.inputs(cfg) != before
+    assert verify.inputs(labs.load(tmp_path / "lab")) not in (before, verify.inputs(cfg))
+
+
+def test_where_stack_sh_runs_verify_syncs_nothing(tmp_path):
+    from tests.support import labs, nova_checkout
+
+    src = nova_checkout.make(tmp_path / "nova")
+    cfg = labs.load(tmp_path / "lab", flavour="xcp-ng-8.3", extra=f"[devstack]\nnova_src = '{src}'\n")
+    # No ssh, no rsync (the ssh config does not even exist): local.conf's NOVA_REPO is the checkout.
+    assert verify.sync_own_nova(cfg, tmp_path / "no-ssh-config") is None
+    assert not cfg.paths.log("verify-nova-src").exists()
+
+
+def test_on_the_stand_in_verify_syncs_your_nova_into_the_probe_or_removes_it(tmp_path, monkeypatch, capsys):
+    from tests.support import labs, nova_checkout
+    from xenlab.devstack import nova_src
+    from xenlab.machines import labspec
+
+    calls = []
+    monkeypatch.setattr(nova_src, "sync", lambda src, target, log: calls.append(("sync", src, target)) or
+                        nova_src.Synced(3, True))
+    monkeypatch.setattr(nova_src, "remove", lambda target, log: calls.append(("remove", None, target)) or True)
+    ssh_config = tmp_path / "ssh-config"
+    ssh_config.write_text("Host xenserver\n  User root\nHost devstack\n  HostName 192.168.121.11\n  User vagrant\n")
+    src = nova_checkout.make(tmp_path / "nova")
+    verify.sync_own_nova(labs.load(tmp_path / "lab", extra=f"[devstack]\nnova_src = '{src}'\n"), ssh_config)
+    verify.sync_own_nova(labs.load(tmp_path / "lab"), ssh_config)
+    want = nova_src.Target(ssh_config, "devstack", labspec.GUEST_NOVA_SRC,
+                           "systemctl restart xenlab-nova-probe.service", sudo=True)
+    assert calls == [("sync", src, want), ("remove", None, want)]
+    out = capsys.readouterr().out
+    assert f"your Nova: {src}/nova -> devstack:{labspec.GUEST_NOVA_SRC} (3 change(s), probe restarted)" in out
+    assert "devstack.nova_src is unset: your Nova removed from the devstack machine" in out
