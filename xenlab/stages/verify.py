@@ -71,7 +71,7 @@ def context(cfg) -> dict:
     secret_keys = {*devstack.PROMPTED, "XENAPI_PASSWORD"}
     return {
         "flavour": cfg.lab.flavour,
-        "standin": flavours.load(cfg).standin,
+        "standin": cfg.flavour.standin,
         "xenserver": {
             "ip": devstack.xenapi_host(cfg),
             "url": devstack.connection_url(cfg),
@@ -96,7 +96,7 @@ def _probe_context(cfg) -> dict | None:
     """How the devstack host asks Nova's compute probe service, and the host it must report."""
     from ..devstack import probe
 
-    if not flavours.load(cfg).nova_probe:
+    if not cfg.flavour.nova_probe:
         return None
     try:
         facts = json.loads(cfg.paths.facts.read_text())
@@ -226,7 +226,7 @@ def lab_targets(cfg) -> list[Target]:
     return [
         Target("xenserver", "ssh://xenserver", ssh_config, sudo=True, suites=["test_xenserver.py"]),
         Target("devstack", "ssh://devstack", ssh_config, sudo=True,
-               suites=list(flavours.load(cfg).devstack_suites)),
+               suites=list(cfg.flavour.devstack_suites)),
     ]
 
 
@@ -285,7 +285,7 @@ def sync_own_nova(cfg, ssh_config: Path) -> None:
     """devstack.nova_src into the devstack machine's Nova probe, before the checks (flavours with the probe)."""
     from ..devstack import nova_src
 
-    if not flavours.load(cfg).nova_probe:
+    if not cfg.flavour.nova_probe:
         return  # where stack.sh runs, local.conf's NOVA_REPO is the checkout
     user = sshconfig.hosts(ssh_config.read_text()).get("devstack", {}).get("User", "")
     target = nova_src.Target(ssh_config, "devstack", labspec.GUEST_NOVA_SRC,
