@@ -223,7 +223,8 @@ def _spawn(found: dict[str, Record], choice: Choice) -> tuple[Step, dict]:
         try:
             server = show.json()
         except BadAnswer:
-            server = {}
+            pass
+    server = server if isinstance(server, dict) else {}
     facts = {"status": server.get("status"), "power_state": server.get("OS-EXT-STS:power_state"),
              "host": server.get("OS-EXT-SRV-ATTR:hypervisor_hostname"), "id": server.get("id"),
              "image": choice.image["name"], "flavor": choice.flavor["name"],
@@ -257,17 +258,21 @@ def lifecycle(found: dict[str, Record], choice: Choice, name: str) -> Lifecycle:
     leftovers: dict[str, list] = {}
     if delete is not None:
         existed = bool(server)
-        ok = delete.rc == 0 or not existed
-        listed = found.get("servers")
-        leftovers["servers"] = [name] if listed is None or listed.rc != 0 else \
-            [r.get("Name", name) for r in listed.json() if isinstance(r, dict)]
-        ports = found.get("ports")
-        leftovers["ports"] = [] if ports is None or ports.rc != 0 else \
-            [r.get("ID") for r in ports.json() if isinstance(r, dict)]
-        steps.append(Step("destroy", delete.seconds, ok, "" if ok else delete.why(), {"existed": existed}))
+        errors = [delete.why()] if delete.rc != 0 and existed else []
+        # What is left: the server by its name, and (when it had an id) its ports.
+        for kind, column, listing in (("servers", "Name", found.get("servers")), ("ports", "ID", found.get("ports"))):
+            if listing is None and kind == "ports":
+                leftovers[kind] = []  # the server never had an id: no port of it to look for
+            elif listing is None:
+                errors.append(f"`openstack {kind[:-1]} list` did not run after the delete")
+            elif listing.rc != 0:
+                errors.append(f"`openstack {kind[:-1]} list` after the delete failed: {listing.why()}")
+            else:
+                leftovers[kind] = [r.get(column) for r in listing.json() if isinstance(r, dict)]
+        steps.append(Step("destroy", delete.seconds, not errors, "; ".join(errors), {"existed": existed}))
     host = spawn.facts.get("host")
     on = f"{host}, through the OpenStack API" if host else "the lab, through the OpenStack API"
-    return Lifecycle(on=on, steps=tuple(steps), expected=STEPS, image=choice.image, leftovers=leftovers)
+    return Lifecycle(on=on, steps=tuple(steps), image=choice.image, leftovers=leftovers)
 
 
 # ------------------------------------------------------------------ what each step must show

@@ -132,6 +132,15 @@ def test_after_a_delete_that_says_done_a_server_or_port_still_listed_fails_the_c
     assert server.problems(lc, "destroy") == ["destroy left behind 1 ports (p-1)"]
 
 
+def test_a_listing_after_the_delete_that_fails_leaves_the_check_unpassed():
+    lc = run(lifecycle_output().replace(record("ports", "[]"), record("ports", "", rc=1, err="Unauthorized (HTTP 401)")))
+    assert server.problems(lc, "destroy") == [
+        "destroy failed after 9.6 s: `openstack port list` after the delete failed: Unauthorized (HTTP 401) (exit 1)"]
+    lc = run(lifecycle_output().replace(record("servers", "[]"), ""))
+    assert server.problems(lc, "destroy") == [
+        "destroy failed after 9.6 s: `openstack server list` did not run after the delete"]
+
+
 def test_a_server_that_power_state_is_not_running_fails_spawn():
     show = json.loads(recorded("osc-server-show.json"))
     show["OS-EXT-STS:power_state"] = "Shutdown"
