@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.devstack.test_nova_probe import tree  # noqa: F401  (the probe's install tree, a fixture)
-from tests.support import labs
+from tests.support import labs, nova_checkout
 from tests.support.dom0lab import ADDRESS, PROJECT, Dom0Lab
 from tests.support.prereq import require_tool
 from xenlab.core.files import write_json
@@ -31,14 +30,6 @@ from xenlab.devstack import conf, nova_src, probe
 from xenlab.stages import verify
 
 pytestmark = pytest.mark.root
-PLANTED_VCPUS = 97
-# Planted in nova/virt/xenapi/host.py HostState.update_status, where the driver's host
-# stats are made: vcpus comes from host_cpu_info's cpu_count, the hypervisor's name
-# from host_hostname (nova 21.2.4 nova/virt/xenapi/driver.py get_available_resource).
-ANCHOR = "            data['hypervisor_hostname'] = data['host_hostname']\n"
-PLANT = (f"            data['host_cpu_info']['cpu_count'] = {PLANTED_VCPUS}\n"
-         "            if not data['host_hostname'].endswith('-planted'):\n"
-         "                data['host_hostname'] += '-planted'\n")
 SUPERVISE = """\
 while [ ! -e "$STOP" ]; do
   env -i "$@" &
@@ -46,17 +37,6 @@ while [ ! -e "$STOP" ]; do
   wait $!
 done
 """
-
-
-def checkout_with_a_planted_change(tree_dir: Path, into: Path) -> Path:
-    shutil.copytree(tree_dir / "nova", into / "nova", ignore=shutil.ignore_patterns("__pycache__"))
-    host = into / "nova/virt/xenapi/host.py"
-    text = host.read_text()
-    assert text.count(ANCHOR) == 1, "nova/virt/xenapi/host.py is not Nova 21.2.4's"
-    host.write_text(text.replace(ANCHOR, PLANT + ANCHOR))
-    (into / "nova/tests").mkdir()
-    (into / "nova/tests/test_x.py").write_text("not synced\n")
-    return into
 
 
 class Machine:
@@ -134,16 +114,16 @@ def machine(tmp_path, tree):  # noqa: F811
 def test_a_planted_change_in_your_nova_changes_what_the_probe_and_verify_report(machine, tmp_path, capsys):
     m, tree_dir = machine
     baseline = m.ask()["hypervisor"]
-    assert baseline["vcpus"] != PLANTED_VCPUS and not baseline["hypervisor_hostname"].endswith("-planted")
+    assert baseline["vcpus"] != nova_checkout.PLANTED_VCPUS and not baseline["hypervisor_hostname"].endswith("-planted")
 
-    checkout = checkout_with_a_planted_change(tree_dir, tmp_path / "checkout")
+    checkout = nova_checkout.planted(tree_dir, tmp_path / "checkout")
     synced = m.call("sync", checkout)
     assert synced["restarted"] and synced["changed"] > 100  # the whole package, the first time
     assert not (m.directory / "nova/tests").exists() and not list(m.directory.rglob("__pycache__"))
     assert (m.directory / "nova/virt/xenapi/host.py").read_text() == (checkout / "nova/virt/xenapi/host.py").read_text()
     planted = m.ask()["hypervisor"]
-    assert planted == {**baseline, "vcpus": PLANTED_VCPUS,
-                       "hypervisor_hostname": baseline["hypervisor_hostname"] + "-planted"}
+    assert planted == {**baseline, "vcpus": nova_checkout.PLANTED_VCPUS,
+                       "hypervisor_hostname": baseline["hypervisor_hostname"] + nova_checkout.PLANTED_SUFFIX}
 
     # verify's probe checks, run for real against this probe: they now see the planted name.
     cfg = labs.load(tmp_path / "verify-lab")
@@ -159,7 +139,7 @@ def test_a_planted_change_in_your_nova_changes_what_the_probe_and_verify_report(
     # Nothing changed: no restart. An edit: only it is sent.
     assert m.call("sync", checkout) == {"changed": 0, "restarted": False}
     (checkout / "nova/virt/xenapi/host.py").write_text(
-        (checkout / "nova/virt/xenapi/host.py").read_text().replace(f"= {PLANTED_VCPUS}", "= 13"))
+        (checkout / "nova/virt/xenapi/host.py").read_text().replace(f"= {nova_checkout.PLANTED_VCPUS}", "= 13"))
     assert m.call("sync", checkout) == {"changed": 1, "restarted": True}
     assert m.ask()["hypervisor"]["vcpus"] == 13
 
