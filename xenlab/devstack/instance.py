@@ -254,14 +254,18 @@ class Timed:
     passed: bool
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value >= 10 else f"{value:.2f} s"  # a simulated step can take milliseconds
+
+
 def summary_line(timed: list[Timed], on: str) -> str:
     parts = []
     for t in timed:
         if t.seconds is None:
             parts.append(f"{t.step} not reached")
         elif t.passed:
-            parts.append(f"{t.step} {t.seconds:.1f} s")
+            parts.append(f"{t.step} {_seconds(t.seconds)}")
         else:
-            parts.append(f"{t.step} FAILED ({t.seconds:.1f} s)")
+            parts.append(f"{t.step} FAILED ({_seconds(t.seconds)})")
     where = f" (on {on})" if on else ""
     return f"instance lifecycle: {', '.join(parts)}{where}"

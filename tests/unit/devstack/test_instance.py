@@ -32,6 +32,12 @@ def test_a_full_run_reads_as_seven_steps_that_each_show_what_they_must():
     assert {name: instance.problems(lc, name) for name in instance.STEPS} == {name: [] for name in instance.STEPS}
 
 
+def test_the_answer_captured_from_the_probe_passes_every_check():
+    lc = instance.from_probe(recorded("probe-lifecycle-captured.json"))
+    assert [s.name for s in lc.steps] == list(instance.STEPS) and lc.stand_in
+    assert {name: instance.problems(lc, name) for name in instance.STEPS} == {name: [] for name in instance.STEPS}
+
+
 def test_a_failing_step_is_named_with_its_error_and_the_steps_after_it_were_not_reached():
     lc = instance.from_probe(recorded("probe-lifecycle-power-off-fails.json"))
     assert instance.problems(lc, "power-off") == [
@@ -126,5 +132,5 @@ def test_the_summary_line_gives_each_step_its_time_and_where_it_ran():
     timed = [instance.Timed("spawn", 12.31, True), instance.Timed("power-off", 30.02, False),
              instance.Timed("power-on", None, False), instance.Timed("destroy", 2.26, True)]
     assert instance.summary_line(timed, instance.ON_STANDIN) == (
-        "instance lifecycle: spawn 12.3 s, power-off FAILED (30.0 s), power-on not reached, destroy 2.3 s "
+        "instance lifecycle: spawn 12.3 s, power-off FAILED (30.0 s), power-on not reached, destroy 2.26 s "
         "(on the stand-in's simulated host: xenlab sim, no guest really runs)")
