@@ -205,6 +205,8 @@ def lifecycle_script(choice: Choice, name: str) -> str:
         # The server's id, for its ports after the delete (python3: every Ubuntu has it).
         "ID=$(printf '%s' \"$LAST\" | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])' "
         "2>/dev/null)",
+        # dom0 logs guest consoles once DevStack's cron has run rotate_xen_guest_logs.sh, which sets
+        # /local/logconsole/@ (devstack lib/nova_plugins/hypervisor-xenserver, train-eol; os-xenapi console.py).
         _call("console", CALL_TIMEOUT, "openstack", "console", "log", "show", "--lines", "40", name),
         _call("delete", DELETE_TIMEOUT, "openstack", "server", "delete", "--wait", name),
         _call("servers", CALL_TIMEOUT, "openstack", "server", "list", "--name", f"^{name}$", "-f", "json"),
