@@ -78,8 +78,9 @@ def release(cfg) -> Release:
 
 
 def own_nova(cfg) -> tuple[str, str] | None:
-    """NOVA_REPO and NOVA_BRANCH for your own Nova, when devstack.nova_src names a checkout on a branch."""
-    src = cfg.nova_src_path
+    """NOVA_REPO and NOVA_BRANCH for your own Nova, when devstack.nova_src names a checkout on a
+    branch and stack.sh runs (where Nova's probe stands for nova-compute, verify syncs it instead)."""
+    src = None if cfg.flavour.nova_probe else cfg.nova_src_path
     name = nova_src.branch(src) if src else None
     return (NOVA_REPO_IN_MACHINE, name) if name else None
 

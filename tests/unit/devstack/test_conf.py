@@ -63,7 +63,9 @@ def test_your_own_nova_is_what_devstack_clones(tmp_path):
     assert values["NOVA_BRANCH"] == "fix/xenapi-$boot"  # read back by bash literally
     text = devstack.render_local_conf(cfg(tmp_path, devstack={"nova_src": str(src)}))
     assert text.count("NOVA_BRANCH=") == 1 and "KEYSTONE_BRANCH=train-eol" in text
-    # Without the setting, or on a detached HEAD (which DevStack cannot clone by name): Nova as released.
-    for c in (cfg(tmp_path), cfg(tmp_path, devstack={"nova_src": str(nova_checkout.make(tmp_path / "d", None))})):
+    # Without the setting, on a detached HEAD (which DevStack cannot clone by name), or where no
+    # stack.sh runs (the stand-in: verify syncs your Nova into its probe): Nova as released.
+    for c in (cfg(tmp_path), cfg(tmp_path, devstack={"nova_src": str(nova_checkout.make(tmp_path / "d", None))}),
+              cfg(tmp_path, devstack={"nova_src": str(src)}, lab={"flavour": "standin"})):
         values, _ = restrictions.split_local_conf(devstack.render_local_conf(c))
         assert values["NOVA_BRANCH"] == "train-eol" and "NOVA_REPO" not in values
