@@ -208,7 +208,7 @@ variable "nova_probe" {
 
 variable "devstack_suites" {
   type    = list(string)
-  default = ["test_devstack.py", "test_devstack_services.py"]
+  default = ["test_devstack.py", "test_devstack_services.py", "test_instance_server.py"]
 }
 
 # ---- the secret: only ever from the environment (PKR_VAR_root_password)

@@ -151,6 +151,35 @@ def test_a_wrong_nova_option_fails_verify_with_the_fix(lab):
     assert lab.invoke("verify", timeout=600).returncode == 0
 
 
+def test_verify_boots_an_instance_through_nova_s_driver_and_says_where(lab):
+    summary = [line.strip() for line in lab.cold.stdout.splitlines() if "instance lifecycle:" in line]
+    assert len(summary) == 1, lab.cold.stdout[-3000:]
+    for step in ("spawn", "reboot-soft", "reboot-hard", "power-off", "power-on", "snapshot", "destroy"):
+        assert re.search(rf"\b{step} \d+\.\d+ s\b", summary[0]), summary[0]
+    assert summary[0].endswith("(on the stand-in's simulated host: xenlab sim, no guest really runs)")
+
+
+def test_your_own_nova_with_a_planted_change_is_what_one_verify_exercises(lab, tmp_path):
+    from tests.support import nova_checkout
+    from xenlab.devstack import probe
+
+    checkout = nova_checkout.planted(probe.tree_dir(), tmp_path / "nova")
+    env = dict(lab.env)
+    lab.env["XENLAB_DEVSTACK_NOVA_SRC"] = str(checkout)
+    try:
+        done = lab.invoke("verify", timeout=900)
+    finally:
+        lab.env = env
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert f"your Nova: {checkout}/nova -> devstack:" in done.stdout and "probe restarted" in done.stdout
+    assert f"{nova_checkout.PLANTED_SUFFIX}', XenAPI named the host" in done.stdout  # the probe check sees it
+    assert "==> build" not in done.stdout  # nothing rebuilt
+    # The setting gone: the copy goes, the probe's Nova is its tree's again, verify passes.
+    done = lab.invoke("verify", timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "your Nova removed from the devstack machine" in done.stdout
+
+
 def test_a_changed_password_is_refused_never_taken_as_up_to_date(lab):
     env = dict(lab.env)
     lab.env["XENLAB_PASSWORD"] = "a-different-Pw1"

@@ -150,6 +150,9 @@ class DevStack(Section):
     release: DevStackRelease = "train"
     user: UserName = "stack"
     os_xenapi_version: Version = "0.3.4"
+    # Your own Nova checkout (e.g. "~/src/nova"): the stand-in's driver runs from its nova/
+    # package, synced in by verify; on DevStack flavours it is NOVA_REPO. Empty: Nova as released.
+    nova_src: Annotated[str, StringConstraints(max_length=4096)] = ""
 
 
 class Network(Section):
@@ -271,13 +274,20 @@ class Config(BaseModel):
     def workdir(self) -> Path:
         return self.paths.workdir
 
+    def _local_path(self, value: str) -> Path | None:
+        """A path setting: `~` expanded, relative to the config's directory; None when empty."""
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.root / path
+
     @property
     def iso_path(self) -> Path | None:
-        """iso.path as a file: `~` expanded, relative to the config's directory."""
-        if not self.iso.path:
-            return None
-        path = Path(self.iso.path).expanduser()
-        return path if path.is_absolute() else self.root / path
+        return self._local_path(self.iso.path)
+
+    @property
+    def nova_src_path(self) -> Path | None:
+        return self._local_path(self.devstack.nova_src)
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as plain data, safe to render or print (no secret)."""
@@ -437,6 +447,7 @@ def load(
                  password=SecretStr(password), password_source=source,
                  flavour=flavours_mod.load_file(FLAVOUR_DIR / f"{settings.lab.flavour}{FLAVOUR_SUFFIX}"))
     _check_iso_path(cfg, origins.get("iso.path") or origins.get("", ""))
+    _check_nova_src(cfg, origins.get("devstack.nova_src") or origins.get("", ""))
     return cfg
 
 
@@ -452,3 +463,26 @@ def _check_iso_path(cfg: Config, where: str) -> None:
     if not regular:
         raise ConfigError(f"config error: {where + ': ' if where else ''}iso.path: {shown(path)} is not a "
                           "regular file")
+
+
+# Nova's XenAPI driver, which a checkout must still have (removed in Victoria, nova 22).
+NOVA_XENAPI_DRIVER = "nova/virt/xenapi/driver.py"
+
+
+def _check_nova_src(cfg: Config, where: str) -> None:
+    path = cfg.nova_src_path
+    if path is None:
+        return
+    what = f"config error: {where + ': ' if where else ''}devstack.nova_src: {shown(path)}"
+    try:
+        kind = "dir" if path.is_dir() else "other" if path.exists() else "none"
+        package, driver = (path / "nova" / "__init__.py").is_file(), (path / NOVA_XENAPI_DRIVER).is_file()
+    except (OSError, ValueError) as exc:  # e.g. a NUL in the value
+        raise ConfigError(f"{what}: not a usable path ({exc})") from None
+    if kind != "dir":
+        raise ConfigError(f"{what}: {'not a directory' if kind == 'other' else 'no such directory'}")
+    if not package:
+        raise ConfigError(f"{what} is not a Nova checkout (no nova/__init__.py)")
+    if not driver:
+        raise ConfigError(f"{what} has no {NOVA_XENAPI_DRIVER}: the XenAPI driver was removed in Victoria "
+                          "(check out ussuri-eol or older)")

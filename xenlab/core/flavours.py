@@ -26,6 +26,9 @@ from .paths import FLAVOUR_DIR, cache_dir
 PARSED_SHAPE = "plain-1"
 
 SUFFIX = ".pkrvars.hcl"
+# What verify runs on a devstack host where stack.sh ran (packer/variables.pkr.hcl says the same):
+# its config, Nova's compute service, and a server booted through the OpenStack API.
+DEVSTACK_SUITES = ("test_devstack.py", "test_devstack_services.py", "test_instance_server.py")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Flavour:
     needs_uplink: bool = True
     disk_gb_needed: int = 25
     # The deployment suites verify runs on the devstack host (xenlab/suites/).
-    devstack_suites: tuple[str, ...] = field(default=("test_devstack.py", "test_devstack_services.py"))
+    devstack_suites: tuple[str, ...] = field(default=DEVSTACK_SUITES)
     # The devstack machine gets Nova's compute probe (xenlab/devstack/probe.py): where
     # stack.sh cannot run, Nova's own driver still shows it can report the host.
     nova_probe: bool = False

@@ -17,6 +17,7 @@ import ipaddress
 import json
 
 from ..core import kvm
+from ..errors import ConfigError
 from ..devstack import conf as devstack_conf
 from ..core.paths import VAGRANT_SCRIPTS, VENV_BIN
 
@@ -38,6 +39,10 @@ GUEST_STAGING = "/var/lib/xenlab"
 GUEST_PROBE_TREE = f"{GUEST_STAGING}/nova-probe-tree"
 GUEST_PROBE_SCRIPTS = f"{GUEST_STAGING}/nova-probe"
 GUEST_PROBE_SOCKET = "/run/xenlab-nova-probe.sock"
+GUEST_PROBE_SERVICE = "xenlab-nova-probe.service"
+# Your own Nova's package (devstack.nova_src), synced here by verify; the probe imports it
+# before its tree's Nova when it is there (NOVA_PROBE_NOVA_SRC in the service's environment).
+GUEST_NOVA_SRC = f"{GUEST_STAGING}/nova-src"
 # Where vagrant/devstack/provision.sh installs wire's files (verify looks there).
 GUEST_LOCAL_CONF = "/opt/stack/devstack/local.conf"
 GUEST_NOVA_CONF = "/etc/nova/nova.conf"
@@ -119,6 +124,7 @@ def spec(cfg) -> dict:
             "repo": DEVSTACK_REPO,
             "tag": DEVSTACK_TAGS[cfg.devstack.release],
             "image_urls": list(devstack_conf.PLUGIN_IMAGE_URLS),
+            "nova_src": _nova_repo(cfg, flavour),
         },
         "network": {**s["network"], "netmask": str(net.netmask)},
         "libvirt": libvirt(cfg, flavour),
@@ -151,7 +157,21 @@ def _nova_probe(flavour) -> dict | None:
     return {"volume": probe.volume_name(), "label": probe.IMAGE_LABEL, "scripts": str(probe.SCRIPT.parent),
             "script": probe.SCRIPT.name, "guest_tree": GUEST_PROBE_TREE, "guest_scripts": GUEST_PROBE_SCRIPTS,
             "service": " ".join(shlex.quote(a) for a in run.argv),
-            "environment": " ".join(f"{k}={v}" for k, v in run.env.items())}
+            "environment": " ".join(f"{k}={v}" for k, v in {**run.env, "NOVA_PROBE_NOVA_SRC": GUEST_NOVA_SRC}.items())}
+
+
+def _nova_repo(cfg, flavour) -> dict | None:
+    """Your own Nova where stack.sh runs: the checkout Vagrant syncs into the machine for NOVA_REPO.
+
+    (Where the devstack machine runs Nova's probe instead, verify syncs the package: devstack/nova_src.py.)
+    """
+    src = cfg.nova_src_path
+    if src is None or flavour.nova_probe:
+        return None
+    if devstack_conf.own_nova(cfg) is None:
+        raise ConfigError(f"config error: devstack.nova_src: {src} has no branch checked out in its own .git "
+                          "(a detached HEAD, or a worktree): DevStack clones NOVA_BRANCH by name; check out a branch")
+    return {"host": str(src), "guest": devstack_conf.NOVA_REPO_IN_MACHINE}
 
 
 def render(cfg) -> str:

@@ -224,7 +224,7 @@ def test_flavours_are_data_files():
 # A good value for every text setting whose default is empty; the others use their default.
 GOOD_TEXT = {"iso.url": "https://example.org/x.iso", "iso.checksum": "sha256:" + "a" * 64,
              "devstack.box": "bento/ubuntu-18.04", "wire.host": "xs1.example.org"}
-PATH_SETTINGS = {"iso.path", "credentials.password_file"}  # file names, checked as files
+PATH_SETTINGS = {"iso.path", "credentials.password_file", "devstack.nova_src"}  # paths, checked as files
 TEXT_SETTINGS = sorted(
     f"{section}.{key}" for section, sf in config.Settings.model_fields.items()
     for key, field in sf.annotation.model_fields.items()
@@ -279,3 +279,28 @@ def test_a_lab_cannot_take_the_name_of_what_the_labs_share(tmp_path, name):
         if name in ("active", "boxes"):  # the others are no lab name anyway (`_`, `.`)
             assert f"{source}: lab.name: '{name}' is taken: .xenlab/{name} holds" in err.value.message
     assert not (tmp_path / ".xenlab").exists()
+
+
+def test_your_own_nova_is_a_checked_path_from_the_file_or_the_environment(tmp_path):
+    from tests.support import nova_checkout
+
+    nova_checkout.make(tmp_path / "src" / "nova-tree")
+    assert load(tmp_path, "[devstack]\nnova_src = 'src/nova-tree'\n").nova_src_path == tmp_path / "src/nova-tree"
+    assert load(tmp_path, env={"XENLAB_DEVSTACK_NOVA_SRC": str(tmp_path / "src/nova-tree")}).nova_src_path == \
+        tmp_path / "src/nova-tree"
+    assert load(tmp_path).nova_src_path is None
+    (tmp_path / "file").write_text("")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "victoria/nova").mkdir(parents=True)
+    (tmp_path / "victoria/nova/__init__.py").write_text("")
+    for value, why in (("nowhere", "nowhere: no such directory"), ("file", "file: not a directory"),
+                       ("empty", "empty is not a Nova checkout (no nova/__init__.py)"),
+                       ("victoria", "victoria has no nova/virt/xenapi/driver.py: the XenAPI driver was removed "
+                                    "in Victoria (check out ussuri-eol or older)")):
+        with pytest.raises(ConfigError) as err:
+            load(tmp_path, f"[devstack]\nnova_src = '{value}'\n")
+        assert err.value.message.startswith("config error: ") and "xenlab.toml: devstack.nova_src: " in \
+            err.value.message and err.value.message.endswith(why) and err.value.exit_code == 2
+    with pytest.raises(ConfigError, match=r"^config error: XENLAB_DEVSTACK_NOVA_SRC: devstack.nova_src: /nowhere: "
+                                          r"no such directory$"):
+        load(tmp_path, env={"XENLAB_DEVSTACK_NOVA_SRC": "/nowhere"})

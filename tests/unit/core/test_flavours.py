@@ -42,7 +42,21 @@ def test_behaviour_is_data_not_names(tmp_path):
     assert real.devstack_box == "generic/ubuntu1804" and real.companion_boxes == ()
     assert "test_devstack_services.py" in real.devstack_suites
     assert "test_devstack_services.py" not in standin.devstack_suites
+    # Both answer "can Nova boot an instance?": through Nova's driver in the probe, or the OpenStack API.
+    assert "test_instance_driver.py" in standin.devstack_suites and standin.nova_probe
+    assert "test_instance_server.py" in real.devstack_suites and not real.nova_probe
     assert standin.up_timeout_s < real.up_timeout_s
+
+
+def test_packer_declares_the_same_default_suites(tmp_path):
+    """Packer reads the flavour files too: its declared default is the model's."""
+    import hcl2
+
+    from xenlab.core.paths import FLAVOUR_DIR
+
+    declared = hcl2.loads((FLAVOUR_DIR.parent / "variables.pkr.hcl").read_text())["variable"]
+    default = next(v['"devstack_suites"']["default"] for v in declared if '"devstack_suites"' in v)
+    assert tuple(flavours.plain(default)) == flavours.DEVSTACK_SUITES
 
 
 def test_unknown_flavour_settings_are_refused(tmp_path):

@@ -94,3 +94,27 @@ def test_devstack_machine_fetches_the_images_os_xenapis_plugin_uploads(tmp_path)
     assert spec["devstack"]["image_urls"] == list(conf.PLUGIN_IMAGE_URLS)
     # The plugin's own choice (os-xenapi 0.3.4 devstack/plugin.sh): a VHD first, for the xenserver driver.
     assert spec["devstack"]["image_urls"][0].endswith("/cirros-0.3.5-x86_64-disk.vhd.tgz")
+
+
+def test_the_probe_imports_your_nova_from_where_verify_syncs_it(tmp_path):
+    probe = labspec.spec(load(tmp_path, flavour="standin"))["nova_probe"]
+    assert f"NOVA_PROBE_NOVA_SRC={labspec.GUEST_NOVA_SRC}" in probe["environment"].split()
+
+
+def test_your_nova_is_synced_by_vagrant_only_where_stack_sh_clones_it(tmp_path):
+    from tests.support import nova_checkout
+    from xenlab.errors import ConfigError
+
+    src = nova_checkout.make(tmp_path / "nova")
+    toml = f"[devstack]\nnova_src = '{src}'\n"
+    assert labspec.spec(load(tmp_path, toml, flavour="xcp-ng-8.3"))["devstack"]["nova_src"] == {
+        "host": str(src), "guest": "/opt/stack/xenlab-nova-src"}
+    # The stand-in: verify syncs the package into the probe instead.
+    assert labspec.spec(load(tmp_path, toml, flavour="standin"))["devstack"]["nova_src"] is None
+    assert labspec.spec(load(tmp_path, flavour="xcp-ng-8.3"))["devstack"]["nova_src"] is None
+    nova_checkout.make(src, branch=None)
+    with pytest.raises(ConfigError, match="has no branch checked out in its own .git .a detached HEAD, or a "
+                                          "worktree.: DevStack clones NOVA_BRANCH by name") as err:
+        labspec.spec(load(tmp_path, toml, flavour="xcp-ng-8.3"))
+    assert err.value.exit_code == 2 and "\n" not in err.value.message
+    assert labspec.spec(load(tmp_path, toml, flavour="standin"))["devstack"]["nova_src"] is None
