@@ -95,6 +95,9 @@ def run_cli(argv, env=None):
     out, err = io.StringIO(), io.StringIO()
     code = 0
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("XENLAB_", "INVOKE_"))} | (env or {})
+    # No tool on PATH: a command line a fuzzer drew that does parse fails at once (the
+    # preflight), and never starts Packer, QEMU or Vagrant on the machine.
+    environ["PATH"] = "/nonexistent"
     with mock.patch.dict(os.environ, environ, clear=True), deadline(20), \
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
             contextlib.chdir(PROJECT_DIR if argv[0] == "invoke" else os.getcwd()):
