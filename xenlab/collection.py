@@ -188,11 +188,15 @@ def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     cfg = load_config(config, flavour)
     if from_:
         lifecycle.stage(from_)  # an unknown name is a config error before anything runs
-    preflight.check(cfg, lifecycle.names())
     plan_mod.render_all(cfg, quiet=True)
     if snapshot and saves.check_name(snapshot) in saves.names(cfg) and not from_:
+        preflight.check(cfg, lifecycle.names())
         snapshot_mod.restore(cfg, snapshot)
     else:
+        # A lab whose every stage is current needs nothing of the host: no preflight.
+        todo = lifecycle.names()[lifecycle.names().index(from_):] if from_ else lifecycle.pending(cfg)
+        if todo:
+            preflight.check(cfg, todo)
         lifecycle.run_sequence(cfg, force_from=from_)
         if snapshot:
             snapshot_mod.take(cfg, snapshot)

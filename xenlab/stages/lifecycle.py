@@ -107,6 +107,15 @@ def is_current(cfg, name: str) -> bool:
     return st.is_current(s.name, chained_inputs(cfg, st, s)) and s.target.present(cfg)
 
 
+def pending(cfg) -> list[str]:
+    """The stages from the first one that is not current on: what `lab` would run."""
+    st = State(cfg.paths.state)
+    for i, s in enumerate(SEQUENCE):
+        if not (st.is_current(s.name, chained_inputs(cfg, st, s)) and s.target.present(cfg)):
+            return names()[i:]
+    return []
+
+
 def run_stage(cfg, name: str, force: bool = False) -> bool:
     """Run one stage unless it is current. Returns True when it did work."""
     s = stage(name)
