@@ -193,9 +193,14 @@ def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     if snapshot:
         saves.check_name(snapshot)
     cfg = load_config(config, flavour)
-    preflight.check(cfg, lifecycle.names())
+    restoring = snapshot and snapshot in saves.names(cfg) and not from_
+    names = lifecycle.names()
+    # A lab whose every stage is current needs nothing of the host: no preflight.
+    todo = names if restoring else names[names.index(from_):] if from_ else lifecycle.pending(cfg)
+    if todo:
+        preflight.check(cfg, todo)
     plan_mod.render_all(cfg, quiet=True)
-    if snapshot and snapshot in saves.names(cfg) and not from_:
+    if restoring:
         snapshot_mod.restore(cfg, snapshot)
     else:
         lifecycle.run_sequence(cfg, force_from=from_)
@@ -232,24 +237,23 @@ def restore(c, config=None, flavour=None, name="default"):
 
 
 @xtask(help={
-    "machine": "the Vagrant machine the trigger fired for (xenserver or devstack)",
-    "event": "before-up, up or destroy",
+    "spec": "the lab spec (lab.json) Vagrant read: the hook rebuilds the lab's config from it",
+    "machine": "the Vagrant machine it is about (xenserver or devstack)",
+    "event": "before-up, feed, up or destroy",
     "provisioned": "Vagrant ran the machine's provisioners in this `up`",
-    "beside": "the machines this `vagrant up` brings up at the same time, comma-separated",
 })
-def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False, beside=""):
-    """Run by the Vagrantfile's triggers on a plain `vagrant up`/`destroy`: record it, wire."""
+def vagrant_hook(c, spec, machine, event, provisioned=False):
+    """Run by the Vagrantfile on a plain `vagrant up`/`destroy`: record it, feed the next machine."""
+    from .core import config as config_mod
     from .errors import ConfigError
     from .machines.labspec import MACHINES
     from .stages import hook
 
-    if event not in ("before-up", "up", "destroy"):
-        raise ConfigError(f"vagrant-hook: --event must be before-up, up or destroy, not {event!r}")
-    others = tuple(m for m in beside.split(",") if m)
-    for name in (machine, *others):
-        if name not in MACHINES:
-            raise ConfigError(f"vagrant-hook: no machine called {name!r} (machines: {', '.join(MACHINES)})")
-    hook.vagrant_hook(load_config(config, flavour), machine, event, provisioned, others)
+    if event not in hook.EVENTS:
+        raise ConfigError(f"vagrant-hook: --event must be one of {', '.join(hook.EVENTS)}, not {event!r}")
+    if machine not in MACHINES:
+        raise ConfigError(f"vagrant-hook: no machine called {machine!r} (machines: {', '.join(MACHINES)})")
+    hook.vagrant_hook(config_mod.from_spec(spec), machine, event, provisioned)
 
 
 ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, snapshot, restore,

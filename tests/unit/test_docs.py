@@ -5,7 +5,7 @@ and no link in them leads nowhere."""
 import re
 from pathlib import Path
 
-from xenlab.core.paths import PROJECT_DIR, LabPaths
+from xenlab.core.paths import PROJECT_DIR
 from xenlab.collection import ns
 
 README_PATH = PROJECT_DIR / "README.md"
@@ -60,9 +60,8 @@ def test_ci_runs_the_test_command_the_readme_gives():
 
 
 def test_the_docs_have_no_unfilled_placeholder():
-    # Real names written in capitals: the stand-in's note, a protocol, the hand-off files.
-    paths = LabPaths(PROJECT_DIR, "any")
-    real = {"XENLAB-STAND-IN", "XML-RPC", paths.wire_pending.name, paths.wire_failed.name}
+    # Real names written in capitals: the stand-in's note, a protocol.
+    real = {"XENLAB-STAND-IN", "XML-RPC"}
     for page in [README_PATH, *DOCS]:
         words = set(re.findall(r"\b[A-Z]{3,}(?:-[A-Z]{2,})+\b", page.read_text())) - real
         assert not words, (page.name, words)

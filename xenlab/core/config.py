@@ -440,15 +440,40 @@ def load(
             f"config error: {where + ': ' if where else ''}lab.flavour: unknown flavour "
             f"{settings.lab.flavour[:40]!r} (available: {', '.join(flavours) or 'none'})"
         )
-    cfg_paths = LabPaths(root, settings.lab.name)
-    password, source = password_mod.resolve(settings.credentials.password_file, root, cfg_paths, environ)
-    console.register_secret(password)
-    cfg = Config(settings=settings, root=root, config_path=config_path.absolute() if config_path else None,
-                 password=SecretStr(password), password_source=source,
-                 flavour=flavours_mod.load_file(FLAVOUR_DIR / f"{settings.lab.flavour}{FLAVOUR_SUFFIX}"))
+    cfg = _config(settings, root, config_path.absolute() if config_path else None, environ)
     _check_iso_path(cfg, origins.get("iso.path") or origins.get("", ""))
     _check_nova_src(cfg, origins.get("devstack.nova_src") or origins.get("", ""))
     return cfg
+
+
+def _config(settings: Settings, root: Path, config_path: Path | None, environ: Mapping[str, str]) -> Config:
+    """Settings made a Config: the lab's password resolved, the flavour file read."""
+    password, source = password_mod.resolve(settings.credentials.password_file, root,
+                                            LabPaths(root, settings.lab.name), environ)
+    console.register_secret(password)
+    return Config(settings=settings, root=root, config_path=config_path, password=SecretStr(password),
+                  password_source=source,
+                  flavour=flavours_mod.load_file(FLAVOUR_DIR / f"{settings.lab.flavour}{FLAVOUR_SUFFIX}"))
+
+
+def from_spec(spec_path: str | os.PathLike, environ: Mapping[str, str] | None = None) -> Config:
+    """The Config a lab spec (`plan`'s lab.json) was rendered from: its settings, root and
+    config path as they were then, whatever xenlab.toml and XENLAB_* say now; only the
+    password is resolved again, as `load` resolves it (it is never in the spec)."""
+    import json
+
+    path = Path(spec_path)
+    what = f"lab spec {shown(path)}"
+    try:
+        data = json.loads(read_text(path, what, MAX_CONFIG_BYTES))["config"]
+        settings = Settings.model_validate(data["settings"])
+        root = Path(data["root"])
+        config_path = Path(data["config_path"]) if data["config_path"] else None
+    except (ValueError, KeyError, TypeError) as exc:
+        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+        raise ConfigError(f"config error: {what}: not a lab spec xenlab can read ({reason[:120]}): "
+                          "run `invoke plan` again") from None
+    return _config(settings, root, config_path, os.environ if environ is None else environ)
 
 
 def _check_iso_path(cfg: Config, where: str) -> None:

@@ -2,10 +2,10 @@
 
 A flavour is data, for Packer (ISO, checksum, boot line, installer quirks) and for
 xenlab (is it a stand-in, how long its stages may take, which devstack box and
-verify suites go with it, what the host needs). Every variable is declared in
-packer/variables.pkr.hcl, so Packer reads the same file without a warning, and
-adding a version is adding one file. Python reads behaviour from here and never
-compares flavour names.
+verify suites go with it, what the host needs). Packer gets its part through the
+variable file `plan` renders (xenlab/images/packer.py PACKER_FIELDS), so
+packer/variables.pkr.hcl declares only what its templates use, and adding a version
+is adding one file. Python reads behaviour from here and never compares flavour names.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class Flavour:
     autoboot_source: str = ""
     # The disk bus of the install and of the lab (the installer's initrd is host-specific).
     disk_bus: str = "ide"
+    # How long Packer waits for SSH into the installed host (the install runs first).
+    install_timeout: str = "90m"
     # The devstack machine's box, and boxes this build makes besides the flavour's own.
     devstack_box: str = "generic/ubuntu1804"
     companion_boxes: tuple[str, ...] = ()
@@ -152,7 +154,7 @@ def read(path: Path) -> dict[str, Any]:
 
 
 _TYPES = {name: hint for name, hint in typing.get_type_hints(Flavour).items() if name not in ("name", "path")}
-PACKER_ONLY = {"flavour", "install_timeout"}
+PACKER_ONLY = {"flavour"}
 
 
 def _typed(value, hint) -> bool:
@@ -177,7 +179,6 @@ def load_file(path: Path) -> Flavour:
             kind = "list of strings" if typing.get_origin(types[key]) is tuple else types[key].__name__
             raise ConfigError(f"flavour file {path}: {key} = {value!r} is not a {kind}")
     name = data.pop("flavour", path.name[: -len(SUFFIX)])
-    data.pop("install_timeout", None)  # Packer's alone
     return Flavour(name=name, path=path, **data)
 
 

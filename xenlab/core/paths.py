@@ -115,16 +115,8 @@ class LabPaths:
         return self._in("devstack", "nova.conf")
 
     @property
-    def devstack_files(self) -> Path:  # wire: synced into the devstack machine
+    def devstack_files(self) -> Path:  # wire: what the devstack machine is given
         return self._in("devstack")
-
-    @property
-    def wire_pending(self) -> Path:  # up (plain `vagrant up`): wire's files are still to come
-        return self.devstack_files / "WIRE-PENDING"
-
-    @property
-    def wire_failed(self) -> Path:  # up (plain `vagrant up`): why they will not come
-        return self.devstack_files / "WIRE-FAILED"
 
     @property
     def facts(self) -> Path:  # wire: what XenAPI said about the host

@@ -48,17 +48,6 @@ def test_behaviour_is_data_not_names(tmp_path):
     assert standin.up_timeout_s < real.up_timeout_s
 
 
-def test_packer_declares_the_same_default_suites(tmp_path):
-    """Packer reads the flavour files too: its declared default is the model's."""
-    import hcl2
-
-    from xenlab.core.paths import FLAVOUR_DIR
-
-    declared = hcl2.loads((FLAVOUR_DIR.parent / "variables.pkr.hcl").read_text())["variable"]
-    default = next(v['"devstack_suites"']["default"] for v in declared if '"devstack_suites"' in v)
-    assert tuple(flavours.plain(default)) == flavours.DEVSTACK_SUITES
-
-
 def test_unknown_flavour_settings_are_refused(tmp_path):
     bad = tmp_path / "bad.pkrvars.hcl"
     bad.write_text('flavour = "bad"\nproduct = "x"\nstandni = true\n')
@@ -76,20 +65,31 @@ def test_flavour_settings_are_typed(tmp_path, line, why):
         flavours.load_file(bad)
 
 
-def test_every_flavour_variable_is_declared_for_packer():
-    """Packer warns about undeclared variables in a var file: xenlab's data is declared too."""
+def test_packer_declares_only_what_its_templates_use_and_xenlab_sets_each(tmp_path):
+    """packer/variables.pkr.hcl holds Packer's variables, not xenlab's flavour data: each
+    is read by a template, and each without a default is set by the rendered var file,
+    a build's -var or the secret's environment variable."""
+    import re
+
     import hcl2
 
     from xenlab.core.paths import PACKER_DIR
+    from xenlab.images import packer
 
-    declared = set()
+    declared, required = set(), set()
     for path in PACKER_DIR.glob("*.pkr.hcl"):
         with path.open() as fh:
             for block in hcl2.load(fh).get("variable", []):
-                declared |= {flavours.plain(name) for name in block}
-    for fl in flavours.all_flavours():
-        used = set(flavours.read(fl.path))
-        assert used <= declared, (fl.name, used - declared)
+                for name, body in block.items():
+                    declared.add(flavours.plain(name))
+                    if "default" not in body:
+                        required.add(flavours.plain(name))
+    templates = "".join(p.read_text() for p in PACKER_DIR.glob("*.pkr.hcl") if p.name != "variables.pkr.hcl")
+    assert declared == set(re.findall(r"\bvar\.([a-z_]+)", templates))
+    for name in ("standin", "xcp-ng-8.3"):
+        cfg = labs.load(tmp_path / name, name)
+        assert required <= set(packer.variables(cfg)) | {"root_password"}, name
+        assert set(packer.variables(cfg)) <= declared, name
 
 
 def test_xenserver_71_needs_a_user_supplied_iso(tmp_path):
