@@ -74,8 +74,8 @@ def test_your_own_nova_is_synced_where_stack_sh_clones_it(vagrant_ready, tmp_pat
     checkout = nova_checkout.make(tmp_path / "nova-checkout")
     (tmp_path / "xenlab.toml").write_text(f'[devstack]\nnova_src = "{checkout}"\n')
     spec = render_spec(tmp_path, "xcp-ng-8.3", "libvirt")
-    assert json.loads(spec.read_text())["devstack"]["nova_src"] == {"host": str(checkout),
-                                                                    "guest": "/opt/stack/xenlab-nova-src"}
+    assert json.loads(spec.read_text())["devstack"]["synced"] == [
+        {"host": str(checkout), "guest": "/opt/stack/xenlab-nova-src", "exclude": [".tox/"]}]
     done = vagrant(["validate"], tmp_path, spec)
     assert done.returncode == 0, done.stdout + done.stderr
 
