@@ -182,7 +182,7 @@ def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, de
 })
 def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     """build -> up-xenserver -> wire -> up-devstack -> verify, resuming after the last finished stage."""
-    from .commands import preflight, snapshot as snapshot_mod, status as status_mod
+    from .commands import snapshot as snapshot_mod, status as status_mod
     from .stages import lifecycle, plan as plan_mod
     from .machines import saves
 
@@ -198,12 +198,16 @@ def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     # A lab whose every stage is current needs nothing of the host: no preflight.
     todo = names if restoring else names[names.index(from_):] if from_ else lifecycle.pending(cfg)
     if todo:
+        from .commands import preflight
+
         preflight.check(cfg, todo)
     plan_mod.render_all(cfg, quiet=True)
     if restoring:
         snapshot_mod.restore(cfg, snapshot)
     else:
-        lifecycle.run_sequence(cfg, force_from=from_)
+        for name in names[:len(names) - len(todo)]:
+            lifecycle.say_current(name)  # asked once already: pending() checked them
+        lifecycle.run_sequence(cfg, only=todo, force_from=from_)
         if snapshot:
             snapshot_mod.take(cfg, snapshot)
     status_mod.show(cfg)

@@ -116,6 +116,10 @@ def pending(cfg) -> list[str]:
     return []
 
 
+def say_current(name: str) -> None:
+    console.say(f"==> {name}: up to date (inputs unchanged), nothing to do")
+
+
 def run_stage(cfg, name: str, force: bool = False) -> bool:
     """Run one stage unless it is current. Returns True when it did work."""
     s = stage(name)
@@ -123,7 +127,7 @@ def run_stage(cfg, name: str, force: bool = False) -> bool:
     st = State(cfg.paths.state)
     inputs = chained_inputs(cfg, st, s)
     if not force and st.is_current(s.name, inputs) and target.present(cfg):
-        console.say(f"==> {s.name}: up to date (inputs unchanged), nothing to do")
+        say_current(s.name)
         return False
     # From here on the lab holds this password (a box bakes it in): see core.password.
     password.pin(cfg.paths, cfg.password.get_secret_value(), cfg.password_source)
