@@ -156,6 +156,7 @@ def _xenserver(cfg, m: Machine) -> dict:
         "vagrant_hostname": "",
         "disks": [],
         "files": [],
+        "synced": [],
         # Every flavour, the stand-in too: the address and the name go through xe.
         "provision": [{"name": "management-ip", "path": str(VAGRANT_SCRIPTS / "xenserver" / "management-ip.sh"),
                        "args": [mac, xs, netmask, hostname], "env": {}}],

@@ -102,6 +102,10 @@ class MachineStage:
             # One Vagrant for both: vagrant-libvirt boots a command's machines in parallel.
             vagrant.up(None if set(boot) == set(MACHINES) else self.machine, no_provision=True,
                        provider=cfg.lab.provider)
+        elif labspec.spec(cfg)[self.machine]["synced"]:
+            # Folders synced at boot (your own Nova's checkout) are synced again into a running machine.
+            console.header(f"vagrant rsync {self.machine}")
+            vagrant.rsync(self.machine)
         # Its provisioning starts with xenlab's provisioner, which uploads the files it is given.
         console.header(f"vagrant provision {self.machine}")
         vagrant.provision(self.machine)
