@@ -206,6 +206,11 @@ variable "nova_probe" {
   default = false
 }
 
+variable "glance_service" {
+  type    = bool
+  default = false
+}
+
 variable "devstack_suites" {
   type    = list(string)
   default = ["test_devstack.py", "test_devstack_services.py"]

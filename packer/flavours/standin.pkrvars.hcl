@@ -24,4 +24,6 @@ up_timeout_s    = 1800
 # stack.sh cannot run here (no opendev.org): the devstack machine gets Nova's own
 # XenAPI driver (the compute probe) and verify runs it.
 nova_probe      = true
+# ... and a real image service: Glance from the same tree, with the lab's own VHD image.
+glance_service  = true
 devstack_suites = ["test_devstack.py", "test_nova_probe.py"]

@@ -52,3 +52,16 @@ def test_nova_conf_holds_the_password_as_devstacks_iniset_writes_it(tmp_path):
 def test_renders_are_pure(tmp_path):
     c = cfg(tmp_path)
     assert devstack.render_local_conf(c) == devstack.render_local_conf(c)
+
+
+def test_nova_finds_the_stand_ins_own_glance_on_the_devstack_machine(tmp_path):
+    c = cfg(tmp_path, lab={"flavour": "standin"}, network={"devstack_ip": "192.168.57.21"})
+    text = devstack.render_nova_conf(c)
+    assert "\n[glance]\napi_servers = http://192.168.57.21:9292\n" in text
+    assert restrictions.check_text("nova.conf", text) == []
+
+
+@pytest.mark.parametrize("flavour", ["xcp-ng-8.3", "xcp-ng-8.2", "xenserver-7.1"])
+def test_real_flavours_leave_glance_to_keystones_catalog_as_devstack_does(tmp_path, flavour):
+    # DevStack's lib/nova (ussuri-eol, train-eol) writes no [glance] section for Nova.
+    assert "[glance]" not in devstack.render_nova_conf(cfg(tmp_path, lab={"flavour": flavour}))

@@ -94,3 +94,22 @@ def test_devstack_machine_fetches_the_images_os_xenapis_plugin_uploads(tmp_path)
     assert spec["devstack"]["image_urls"] == list(conf.PLUGIN_IMAGE_URLS)
     # The plugin's own choice (os-xenapi 0.3.4 devstack/plugin.sh): a VHD first, for the xenserver driver.
     assert spec["devstack"]["image_urls"][0].endswith("/cirros-0.3.5-x86_64-disk.vhd.tgz")
+
+
+def test_the_stand_ins_devstack_machine_gets_glance_from_the_probes_disk(tmp_path):
+    probe = labspec.spec(load(tmp_path, flavour="standin"))["nova_probe"]
+    env, g = probe["provision_env"], probe["glance"]
+    assert probe["synced"] == ["nova-probe.py", "glance-service.py"]
+    assert g["url"] == "http://192.168.57.11:9292" and g["record"] == labspec.GUEST_GLANCE_RECORD
+    assert g["image"] == f"{labspec.GUEST_PROBE_DISK}/images/xenlab-test-disk.vhd.tgz"
+    tree = probe["guest_tree"]
+    assert env["XENLAB_GLANCE_API"] == (f"/usr/bin/python3 -S {labspec.GUEST_PROBE_SCRIPTS}/glance-service.py --tree {tree}"
+                                        " api --state-dir /opt/stack/data/glance --bind 192.168.57.11 --port 9292")
+    assert env["XENLAB_GLANCE_DB_SYNC"] == env["XENLAB_GLANCE_API"].replace(" api ", " db-sync ")
+    assert f"--file {g['image']} --name xenlab-test-disk" in env["XENLAB_GLANCE_UPLOAD"]
+    assert env["XENLAB_PROBE_MOUNT"] == labspec.GUEST_PROBE_DISK and env["XENLAB_PROBE_SERVICE"] == probe["service"]
+    assert all(isinstance(v, str) and v and "\n" not in v for v in env.values())
+
+
+def test_real_flavours_get_neither_the_probe_nor_glance(tmp_path):
+    assert labspec.spec(load(tmp_path, flavour="xcp-ng-8.3"))["nova_probe"] is None
