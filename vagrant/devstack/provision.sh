@@ -164,6 +164,7 @@ start_glance() {
 Description=xenlab: Glance API, standing for DevStack's g-api (stand-in lab)
 After=network-online.target
 Wants=network-online.target
+RequiresMountsFor=$XENLAB_PROBE_MOUNT
 
 [Service]
 User=$XENLAB_USER

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from ..core import flavours
 from ..core.shell import quote
-from . import glance
 
 OS_XENAPI_GIT = "https://opendev.org/x/os-xenapi"
 
@@ -111,6 +110,8 @@ def glance_section(cfg) -> list[str]:
     machine that serves Glance itself, with no Keystone, is named here."""
     if not flavours.load(cfg).glance_service:
         return []
+    from . import glance  # only here: it brings the tree builder and urllib
+
     return ["[glance]", f"api_servers = {glance.endpoint(cfg.network.devstack_ip)}", ""]
 
 
