@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from ..errors import ConfigError
-from . import console, password as password_mod
+from . import console, flavours as flavours_mod, password as password_mod
 from .paths import FLAVOUR_DIR, LabPaths
 from .files import read_text
 from .console import shown
@@ -204,6 +204,8 @@ class Config(BaseModel):
     config_path: Path | None  # the xenlab.toml read, if any
     password: SecretStr
     password_source: str  # "XENLAB_PASSWORD", a file path, or "generated"
+    # The lab's flavour file, read once per command (python-hcl2 is slow to start).
+    flavour: flavours_mod.Flavour
 
     # Shortcuts, so callers read cfg.lab.name rather than cfg.settings.lab.name.
     @property
@@ -245,10 +247,6 @@ class Config(BaseModel):
     @property
     def workdir(self) -> Path:
         return self.paths.workdir
-
-    @property
-    def flavour_file(self) -> Path:
-        return FLAVOUR_DIR / f"{self.lab.flavour}{FLAVOUR_SUFFIX}"
 
     @property
     def iso_path(self) -> Path | None:
@@ -409,7 +407,8 @@ def load(
     password, source = password_mod.resolve(settings.credentials.password_file, root, cfg_paths, environ)
     console.register_secret(password)
     cfg = Config(settings=settings, root=root, config_path=config_path.absolute() if config_path else None,
-                 password=SecretStr(password), password_source=source)
+                 password=SecretStr(password), password_source=source,
+                 flavour=flavours_mod.load_file(FLAVOUR_DIR / f"{settings.lab.flavour}{FLAVOUR_SUFFIX}"))
     _check_iso_path(cfg, origins.get("iso.path") or origins.get("", ""))
     return cfg
 

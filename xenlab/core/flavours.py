@@ -183,9 +183,5 @@ def load_file(path: Path) -> Flavour:
     return Flavour(name=name, path=path, **data)
 
 
-def load(cfg) -> Flavour:
-    return load_file(cfg.flavour_file)
-
-
 def all_flavours() -> list[Flavour]:
     return [load_file(p) for p in sorted(FLAVOUR_DIR.glob(f"*{SUFFIX}"))]

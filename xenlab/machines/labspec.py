@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from ..core import flavours, kvm
+from ..core import kvm
 from ..devstack import conf as devstack_conf
 from ..core.paths import VAGRANT_SCRIPTS, VENV_BIN
 
@@ -97,7 +97,7 @@ def hook_command(cfg) -> list[str]:
 
 
 def spec(cfg) -> dict:
-    flavour = flavours.load(cfg)
+    flavour = cfg.flavour
     s = cfg.public_dict()
     s.pop("credentials")
     net = ipaddress.IPv4Network(cfg.network.cidr)

@@ -3,7 +3,7 @@ machine and waits for them (vagrant/devstack/wait-for-wire.sh)."""
 
 from __future__ import annotations
 
-from ..core import console, flavours
+from ..core import console
 from ..core.files import write_file
 from ..errors import ToolError
 from ..machines import vagrantcli
@@ -45,7 +45,7 @@ def _push(cfg, machine: str) -> None:
     """`vagrant rsync <machine>`, retried (bounded) while the machine is still booting."""
     import time
 
-    deadline = time.monotonic() + flavours.load(cfg).up_timeout_s
+    deadline = time.monotonic() + cfg.flavour.up_timeout_s
     while True:
         try:
             vagrantcli.client(cfg, "rsync").rsync(machine)

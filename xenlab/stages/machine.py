@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from ..core import console, flavours
+from ..core import console
 from ..core.files import digest, digest_tree, keyed_digest
 from ..core.paths import VAGRANT_SCRIPTS, VAGRANTFILE
 from ..images import boxes
@@ -40,7 +40,7 @@ class MachineStage:
         self.gets_probe = gets_probe
 
     def _probe(self, cfg) -> bool:
-        return self.gets_probe and flavours.load(cfg).nova_probe
+        return self.gets_probe and cfg.flavour.nova_probe
 
     def prepare(self, cfg) -> None:
         """What the machine is given that the host makes first: Nova's probe, its tree
@@ -100,7 +100,7 @@ class MachineStage:
         if why:
             console.say(f"    {why}: destroying it to make it anew")
             vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy(self.machine)
-        vagrant = vagrantcli.client(cfg, "up", flavours.load(cfg).up_timeout_s, quiet=False)
+        vagrant = vagrantcli.client(cfg, "up", cfg.flavour.up_timeout_s, quiet=False)
         self.prepare(cfg)
         if state(cfg, self.machine) != "running":
             beside = [o for o in others if state(cfg, o.machine) != "running" and not o.stale(cfg)]
@@ -134,5 +134,5 @@ def _probe_inputs() -> str:
 
 
 def _built_box_names(cfg) -> list[str]:
-    flavour = flavours.load(cfg)
+    flavour = cfg.flavour
     return [flavour.name, *flavour.companion_boxes]

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core import console, flavours, proc
+from ..core import console, proc
 from ..core.files import digest, digest_tree, ensure_dir, write_json
 from ..core.paths import SUITES_DIR as SUITES
 from ..errors import ChecksFailed, ConfigError
@@ -61,7 +61,7 @@ def context(cfg) -> dict:
     secret_keys = {*devstack.PROMPTED, "XENAPI_PASSWORD"}
     return {
         "flavour": cfg.lab.flavour,
-        "standin": flavours.load(cfg).standin,
+        "standin": cfg.flavour.standin,
         "xenserver": {
             "ip": devstack.xenapi_host(cfg),
             "url": devstack.connection_url(cfg),
@@ -86,7 +86,7 @@ def _probe_context(cfg) -> dict | None:
     """How the devstack host asks Nova's compute probe service, and the host it must report."""
     from ..devstack import probe
 
-    if not flavours.load(cfg).nova_probe:
+    if not cfg.flavour.nova_probe:
         return None
     try:
         facts = json.loads(cfg.paths.facts.read_text())
@@ -199,7 +199,7 @@ def lab_targets(cfg) -> list[Target]:
     return [
         Target("xenserver", "ssh://xenserver", ssh_config, sudo=True, suites=["test_xenserver.py"]),
         Target("devstack", "ssh://devstack", ssh_config, sudo=True,
-               suites=list(flavours.load(cfg).devstack_suites)),
+               suites=list(cfg.flavour.devstack_suites)),
     ]
 
 

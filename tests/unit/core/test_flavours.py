@@ -9,14 +9,14 @@ from xenlab.errors import ConfigError
 
 def test_every_flavour_file_loads(tmp_path):
     for name in config.available_flavours():
-        fl = flavours.load(labs.load(tmp_path / name, name))
+        fl = labs.load(tmp_path / name, name).flavour
         assert fl.name == name
         assert fl.kind in ("xenserver", "standin")
         assert fl.box_name == f"xenlab/{name}"
 
 
 def test_standin_says_it_is_a_stand_in(tmp_path):
-    fl = flavours.load(labs.load(tmp_path))
+    fl = labs.load(tmp_path).flavour
     assert fl.standin
     assert "stand-in" in fl.product
     assert "XenServer" not in fl.product
@@ -28,14 +28,14 @@ def test_standin_says_it_is_a_stand_in(tmp_path):
     ("xcp-ng-8.2", "xcp-ng-8.2.1-20231130.iso", "108aa7144d1f5dd169a1b99ca70b510527136c549f2e3c3c1707b619e17ee1b6"),
 ])
 def test_xcp_ng_isos_are_pinned_to_the_vendors_published_sha256(tmp_path, name, iso, sha256):
-    fl = flavours.load(labs.load(tmp_path, name))
+    fl = labs.load(tmp_path, name).flavour
     assert fl.iso_url == f"https://mirrors.xcp-ng.org/isos/{name[-3:]}/{iso}"
     assert fl.iso_checksum == f"sha256:{sha256}"
 
 
 def test_behaviour_is_data_not_names(tmp_path):
-    standin = flavours.load(labs.load(tmp_path / "s", "standin"))
-    real = flavours.load(labs.load(tmp_path / "r", "xcp-ng-8.3"))
+    standin = labs.load(tmp_path / "s", "standin").flavour
+    real = labs.load(tmp_path / "r", "xcp-ng-8.3").flavour
     assert (standin.standin, standin.needs_kvm, standin.packer_build) == (True, False, "standin")
     assert (real.standin, real.needs_kvm, real.packer_build) == (False, True, "xenserver")
     assert standin.devstack_box == "xenlab/standin-devstack" and standin.companion_boxes == ("standin-devstack",)
@@ -79,7 +79,7 @@ def test_every_flavour_variable_is_declared_for_packer():
 
 
 def test_xenserver_71_needs_a_user_supplied_iso(tmp_path):
-    fl = flavours.load(labs.load(tmp_path, "xenserver-7.1"))
+    fl = labs.load(tmp_path, "xenserver-7.1").flavour
     assert fl.iso_url == ""
 
 

@@ -115,7 +115,7 @@ def test_rendered_vars_hold_no_secret(tmp_path):
 
 def test_secret_goes_in_the_environment_not_argv(tmp_path):
     cfg = labs.load(tmp_path)
-    fl = flavours.load(cfg)
+    fl = cfg.flavour
     args = packer.argv("build", cfg, fl, {"output_directory": "o"})
     assert not any(labs.PASSWORD in a for a in args)
     assert packer.secret_env(cfg)[packer.SECRET_VAR] == labs.PASSWORD
@@ -134,6 +134,6 @@ def _config_with_lab_setting(tmp_path, flavour, setting):
 
 def test_provider_picks_the_builder(tmp_path):
     cfg = labs.load(tmp_path / "lv", "xcp-ng-8.2")
-    assert packer.source(cfg, flavours.load(cfg)) == "xenserver.qemu.xenserver"
+    assert packer.source(cfg, cfg.flavour) == "xenserver.qemu.xenserver"
     vb = _config_with_lab_setting(tmp_path / "vb", "xcp-ng-8.2", 'provider = "virtualbox"')
-    assert packer.source(vb, flavours.load(vb)) == "xenserver.virtualbox-iso.xenserver"
+    assert packer.source(vb, vb.flavour) == "xenserver.virtualbox-iso.xenserver"

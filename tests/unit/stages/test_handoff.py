@@ -33,7 +33,7 @@ def parallel(monkeypatch, cfg, fail=0, current=False, up_timeout=30.0):
     fake = FakeVagrant(cfg, fail)
     monkeypatch.setattr(handoff.vagrantcli, "client", lambda c, what, *a, **k: fake)
     monkeypatch.setattr(hook.lifecycle, "is_current", lambda c, name: current)
-    monkeypatch.setattr(handoff.flavours, "load", lambda c: SimpleNamespace(up_timeout_s=up_timeout, nova_probe=False))
+    object.__setattr__(cfg, "flavour", SimpleNamespace(up_timeout_s=up_timeout, nova_probe=False))  # frozen model
     monkeypatch.setattr(handoff, "PUSH_RETRY_S", 0.01)
     return fake
 

@@ -1,7 +1,6 @@
 """The lifecycle runner: skip when current, rerun downstream, --from forces; what
 Vagrant did is recorded as xenlab would have."""
 
-import sys
 import types
 
 import pytest

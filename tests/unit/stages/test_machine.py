@@ -52,7 +52,6 @@ def test_ssh_config_is_read_per_host():
 def test_a_machine_from_an_older_box_is_stale(tmp_path, monkeypatch):
     import json
 
-    from xenlab.images import boxes
     from xenlab.machines import vagrantcli
 
     cfg = load(tmp_path)
