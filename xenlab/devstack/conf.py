@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core import flavours
 from ..core.shell import quote
 
 OS_XENAPI_GIT = "https://opendev.org/x/os-xenapi"
@@ -108,7 +107,7 @@ def glance_section(cfg) -> list[str]:
     """Where Nova finds images. DevStack writes no [glance] for Nova (lib/nova at
     ussuri-eol and train-eol): Nova finds Glance in Keystone's catalog. A devstack
     machine that serves Glance itself, with no Keystone, is named here."""
-    if not flavours.load(cfg).glance_service:
+    if not cfg.flavour.glance_service:
         return []
     from . import glance  # only here: it brings the tree builder and urllib
 

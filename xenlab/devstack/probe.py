@@ -4,8 +4,8 @@ disk that carries it into the devstack machine, and how to run the probe.
 The probe (vagrant/devstack/nova-probe.py) runs Nova 21.2.4's real XenAPI driver on
 the devstack machine, which has no uplink, and Glance 20.2.0 serves images there
 (xenlab/devstack/glance.py). One pinned set serves both
-(vagrant/devstack/nova-probe-requirements.txt: 108 sha256-pinned cp311 wheels and one
-pure-Python sdist): downloaded here, on the host, from PyPI with pip in the root
+(vagrant/devstack/nova-probe-requirements.txt: 108 sha256-pinned files, cp311 wheels
+and one pure-Python sdist): downloaded here, on the host, from PyPI with pip in the root
 namespace, cached under ${XDG_CACHE_HOME:-~/.cache}/xenlab/nova-probe/<digest of the
 requirements>/, and installed offline from that cache into a `pip install --target`
 tree that can be copied into the machine as it is:

@@ -147,5 +147,5 @@ def test_glance_needs_the_probes_tree(tmp_path):
 
 def test_only_the_stand_in_serves_glance_on_its_devstack_machine(tmp_path):
     served = {name for name in config.available_flavours()
-              if flavours.load(labs.load(tmp_path / name, name)).glance_service}
+              if labs.load(tmp_path / name, name).flavour.glance_service}
     assert served == {"standin"}
