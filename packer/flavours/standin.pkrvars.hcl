@@ -25,4 +25,6 @@ up_timeout_s    = 1800
 # XenAPI driver (the compute probe) and verify runs it: the host's report, then an
 # instance's whole life through the driver.
 nova_probe      = true
+# ... and a real image service: Glance from the same tree, with the lab's own VHD image.
+glance_service  = true
 devstack_suites = ["test_devstack.py", "test_nova_probe.py", "test_instance_driver.py"]

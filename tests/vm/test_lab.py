@@ -141,6 +141,25 @@ def test_devstack_provisioning_ran_as_the_stand_in_says(lab):
     assert "not a DevStack checkout" in done.stdout
 
 
+@pytest.mark.step(40)
+def test_devstack_serves_glance_with_the_labs_image_and_xenserver_fetches_it(lab):
+    from xenlab.devstack import vhd
+    from xenlab.machines import labspec
+
+    g = labspec.spec(lab.cfg)["nova_probe"]["glance"]
+    done = lab.ssh("devstack", f"systemctl is-active {g['service']} && sudo cat {g['record']} && "
+                               "sudo grep -A1 '^\\[glance\\]' /etc/nova/nova.conf")
+    assert done.returncode == 0, done.stdout + done.stderr
+    active, rest = done.stdout.split("\n", 1)
+    record = json.loads(rest[: rest.rindex("}") + 1])
+    md5 = hashlib.md5(vhd.ensure().read_bytes()).hexdigest()
+    assert active == "active" and (record["name"], record["checksum"]) == ("xenlab-test-disk", md5)
+    assert f"api_servers = {g['url']}" in rest
+    # As os-xenapi's glance plugin fetches an image: the v2 file URL, over the private network.
+    done = lab.ssh("xenserver", f"curl -fsS --max-time 120 {g['url']}/v2/images/{record['id']}/file | md5sum")
+    assert done.returncode == 0 and done.stdout.split()[0] == md5, done.stdout + done.stderr
+
+
 @pytest.mark.step(50)
 def test_a_non_executable_plugin_fails_verify_with_the_fix(lab):
     plugin = "/etc/xapi.d/plugins/xenhost.py"

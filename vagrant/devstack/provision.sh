@@ -101,20 +101,36 @@ fetch_images() {
   done
 }
 
-start_nova_probe() {
-  # Nova's compute probe, standing for nova-compute where stack.sh cannot run: its
-  # tree is on a disk of its own (found by label), its service answers on a socket.
+# Installs a systemd unit and enables it: 0 when it changed, 1 when it was already so.
+install_unit() {
+  local name=$1 text=$2 path=/etc/systemd/system/$1
+  if [ -f "$path" ] && [ "$(cat "$path")" = "$text" ]; then
+    return 1
+  fi
+  printf '%s\n' "$text" > "$path"
+  systemctl daemon-reload
+  systemctl enable "$name" >/dev/null 2>&1
+}
+
+mount_probe_disk() {
+  # Nova's probe and Glance run from an install tree on a disk of their own, found
+  # by its label; the lab's VHD image is on it too.
   local dev=/dev/disk/by-label/$XENLAB_PROBE_LABEL tries=0
   until [ -e "$dev" ]; do
     tries=$((tries + 1))
     [ "$tries" -ge 30 ] && die "no disk labelled $XENLAB_PROBE_LABEL (Nova's probe) in this machine"
     sleep 1
   done
-  install -d -m 0755 "$XENLAB_PROBE_TREE"
-  grep -q " $XENLAB_PROBE_TREE " /etc/fstab ||
-    printf 'LABEL=%s %s ext4 ro,noload,nofail 0 0\n' "$XENLAB_PROBE_LABEL" "$XENLAB_PROBE_TREE" >> /etc/fstab
-  mountpoint -q "$XENLAB_PROBE_TREE" || mount "$XENLAB_PROBE_TREE"
-  cat > /etc/systemd/system/xenlab-nova-probe.service <<UNIT
+  install -d -m 0755 "$XENLAB_PROBE_MOUNT"
+  grep -q " $XENLAB_PROBE_MOUNT " /etc/fstab ||
+    printf 'LABEL=%s %s ext4 ro,noload,nofail 0 0\n' "$XENLAB_PROBE_LABEL" "$XENLAB_PROBE_MOUNT" >> /etc/fstab
+  mountpoint -q "$XENLAB_PROBE_MOUNT" || mount "$XENLAB_PROBE_MOUNT"
+}
+
+start_nova_probe() {
+  # Nova's compute probe, standing for nova-compute where stack.sh cannot run: its
+  # service answers on a socket.
+  install_unit xenlab-nova-probe.service "$(cat <<UNIT
 [Unit]
 Description=xenlab: Nova's XenAPI driver, standing for nova-compute (stand-in lab)
 After=network-online.target
@@ -129,11 +145,53 @@ RestartSec=5
 [Install]
 WantedBy=multi-user.target
 UNIT
-  systemctl daemon-reload
-  systemctl enable xenlab-nova-probe.service >/dev/null 2>&1
+)" || true
   # Restarted on every provisioning: it reads nova.conf once, when it starts.
   systemctl restart xenlab-nova-probe.service
   say "Nova's compute probe runs as xenlab-nova-probe.service (tree from the $XENLAB_PROBE_LABEL disk)"
+}
+
+start_glance() {
+  # Glance where DevStack's g-api would be, as DevStack runs it (as the stack user, the
+  # database synced first: lib/glance init_glance, start_glance), on the private address.
+  local digest
+  digest=$(sha256sum "$XENLAB_GLANCE_SCRIPT" | cut -d' ' -f1)
+  install -d -m 0755 -o "$XENLAB_USER" -g "$XENLAB_USER" "$(dirname "$XENLAB_GLANCE_STATE")" "$XENLAB_GLANCE_STATE"
+  # Restarted only when the unit or its script changed: its database and images persist.
+  if install_unit "$XENLAB_GLANCE_UNIT" "$(cat <<UNIT
+# script sha256 $digest
+[Unit]
+Description=xenlab: Glance API, standing for DevStack's g-api (stand-in lab)
+After=network-online.target
+Wants=network-online.target
+RequiresMountsFor=$XENLAB_PROBE_MOUNT
+
+[Service]
+User=$XENLAB_USER
+Environment=$XENLAB_GLANCE_ENV
+ExecStartPre=$XENLAB_GLANCE_DB_SYNC
+ExecStart=$XENLAB_GLANCE_API
+Restart=on-failure
+RestartSec=5
+# The database sync alone takes a good minute under software emulation.
+TimeoutStartSec=900
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+)"; then
+    systemctl restart "$XENLAB_GLANCE_UNIT"
+  else
+    systemctl start "$XENLAB_GLANCE_UNIT"
+  fi
+  say "Glance runs as $XENLAB_GLANCE_UNIT (tree from the $XENLAB_PROBE_LABEL disk, state in $XENLAB_GLANCE_STATE)"
+}
+
+upload_image() {
+  # DevStack's upload_image for the lab's own VHD, once (the command is shell-quoted
+  # by xenlab's lab spec; it waits, bounded, for Glance to answer).
+  eval "env -i $XENLAB_GLANCE_ENV $XENLAB_GLANCE_UPLOAD" ||
+    die "the lab's image did not go into Glance: \`systemctl status $XENLAB_GLANCE_UNIT\` and \`journalctl -u $XENLAB_GLANCE_UNIT\` on this machine"
 }
 
 run_stack() {
@@ -158,7 +216,12 @@ if [ "$XENLAB_STANDIN" = yes ]; then
   install_nova_conf || true
   printf '%s\n' "Stand-in lab: this is not a DevStack checkout; local.conf was rendered by xenlab wire." \
     > "$DEVSTACK_DIR/XENLAB-STAND-IN"
-  if [ -n "${XENLAB_PROBE_LABEL:-}" ]; then start_nova_probe; fi
+  if [ -n "${XENLAB_PROBE_LABEL:-}" ]; then
+    mount_probe_disk
+    if [ -n "${XENLAB_GLANCE_API:-}" ]; then start_glance; fi
+    start_nova_probe
+    if [ -n "${XENLAB_GLANCE_API:-}" ]; then upload_image; fi
+  fi
 else
   install_domzero_key || die "cannot provision DevStack without the DOMZERO key"
   clone_devstack

@@ -70,6 +70,9 @@ class Flavour:
     # The devstack machine gets Nova's compute probe (xenlab/devstack/probe.py): where
     # stack.sh cannot run, Nova's own driver still shows it can report the host.
     nova_probe: bool = False
+    # ... and Glance from the probe's tree with the lab's VHD image in it
+    # (xenlab/devstack/glance.py), which nova.conf's [glance] api_servers names.
+    glance_service: bool = False
 
     @property
     def host_tools(self) -> tuple[str, ...]:
@@ -178,6 +181,8 @@ def load_file(path: Path) -> Flavour:
         if not _typed(value, types[key]):
             kind = "list of strings" if typing.get_origin(types[key]) is tuple else types[key].__name__
             raise ConfigError(f"flavour file {path}: {key} = {value!r} is not a {kind}")
+    if data.get("glance_service") and not data.get("nova_probe"):
+        raise ConfigError(f"flavour file {path}: glance_service runs from the Nova probe's tree: set nova_probe too")
     name = data.pop("flavour", path.name[: -len(SUFFIX)])
     return Flavour(name=name, path=path, **data)
 

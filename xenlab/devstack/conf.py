@@ -118,9 +118,21 @@ def render_local_conf(cfg) -> str:
     return "\n".join(lines)
 
 
+def glance_section(cfg) -> list[str]:
+    """Where Nova finds images. DevStack writes no [glance] for Nova (lib/nova at
+    ussuri-eol and train-eol): Nova finds Glance in Keystone's catalog. A devstack
+    machine that serves Glance itself, with no Keystone, is named here."""
+    if not cfg.flavour.glance_service:
+        return []
+    from . import glance  # only here: it brings the tree builder and urllib
+
+    return ["[glance]", f"api_servers = {glance.endpoint(cfg.network.devstack_ip)}", ""]
+
+
 def render_nova_conf(cfg) -> str:
     """The nova.conf options stack.sh's xenserver hypervisor plugin and the
-    post-config above would write (used as-is where stack.sh cannot run)."""
+    post-config above would write (used as-is where stack.sh cannot run), and
+    where such a machine's Glance is."""
     lines = [
         f"# nova.conf options for xenlab lab {cfg.lab.name!r} (what stack.sh would write"
         " for VIRT_DRIVER=xenserver plus the post-config of local.conf).",
@@ -136,5 +148,6 @@ def render_nova_conf(cfg) -> str:
         "independent_compute = True",
         "check_host = False",
         "",
+        *glance_section(cfg),
     ]
     return "\n".join(lines)

@@ -1,14 +1,17 @@
-"""Nova's compute probe, host side: the install tree it runs from, and how to run it.
+"""Nova's compute probe, host side: the install tree it runs from (Glance's too), the
+disk that carries it into the devstack machine, and how to run the probe.
 
 The probe (vagrant/devstack/nova-probe.py) runs Nova 21.2.4's real XenAPI driver on
-the devstack machine, which has no uplink. So its dependency set
-(vagrant/devstack/nova-probe-requirements.txt: 83 sha256-pinned cp311 wheels) is
-downloaded here, on the host, from PyPI with pip in the root namespace, cached under
-${XDG_CACHE_HOME:-~/.cache}/xenlab/nova-probe/<digest of the requirements>/, and
-installed offline from that cache into a `pip install --target` tree that can be
-copied into the machine as it is:
+the devstack machine, which has no uplink, and Glance 20.2.0 serves images there
+(xenlab/devstack/glance.py). One pinned set serves both
+(vagrant/devstack/nova-probe-requirements.txt: 108 sha256-pinned files, cp311 wheels
+and one pure-Python sdist): downloaded here, on the host, from PyPI with pip in the root
+namespace, cached under ${XDG_CACHE_HOME:-~/.cache}/xenlab/nova-probe/<digest of the
+requirements>/, and installed offline from that cache into a `pip install --target`
+tree that can be copied into the machine as it is:
 
     tree = probe.ensure_tree(log)                        # builds once, then reuses
+    disk = probe.ensure_image(log)                       # ext4: tree/ and images/ (the lab's VHD)
     run = probe.command(tree_in_guest, nova_conf_in_guest)
     # run.argv: ["/usr/bin/python3", "-S", <script>, "--tree", ..., "--config-file", ...]
     # run.env:  the whole environment to give it (no PYTHONPATH: the tree is all it imports)
@@ -25,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import proc
-from ..core.files import digest, replaced_dir, write_file
+from ..core.files import digest, ensure_dir, replaced_dir, write_file
 from ..core.paths import VAGRANT_SCRIPTS, cache_dir
 from ..errors import ToolError
+from . import vhd
 
 REQUIREMENTS = VAGRANT_SCRIPTS / "devstack" / "nova-probe-requirements.txt"
 SCRIPT = VAGRANT_SCRIPTS / "devstack" / "nova-probe.py"
@@ -39,9 +43,11 @@ DOWNLOAD_TIMEOUT = 1200
 INSTALL_TIMEOUT = 1200
 COMPLETE = ".complete"
 # The devstack machine gets the tree on a disk of its own (an ext4 image in the
-# libvirt pool), found by its label: nothing to copy over SSH into a slow guest.
+# libvirt pool), found by its label: nothing to copy over SSH into a slow guest. The
+# lab's VHD image rides along for Glance: the disk holds tree/ and images/.
 IMAGE_LABEL = "xenlab-probe"
 IMAGE_SLACK = 64 * 2**20
+DISK_TREE, DISK_IMAGES = "tree", "images"
 # pip options that may come from the environment and would change what is resolved
 # (find-links, extra indexes, constraints): dropped; the hashes pin every file anyway.
 KEPT_PIP_ENV = ("PIP_CERT", "PIP_CLIENT_CERT", "PIP_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT",
@@ -85,16 +91,19 @@ def _complete(directory: Path) -> bool:
 
 
 def ensure_wheels(log: Path | None = None) -> Path:
-    """The 83 wheels, downloaded once (hash-checked by pip) into the cache."""
+    """The pinned files, downloaded once (hash-checked by pip) into the cache.
+
+    Not --only-binary: simplegeneric (WSME's, so Glance's) exists only as a pure-Python
+    sdist. Each pin's hash names its one file, wheel or sdist, so nothing else is taken."""
     wheels = cache_root() / "wheels"
     if _complete(wheels):
         return wheels
     with replaced_dir(wheels) as tmp:
-        _pip(["download", "--no-deps", "--only-binary=:all:", *PLATFORM, "--require-hashes", "-r",
-              str(REQUIREMENTS), "-d", str(tmp), "-q"], log, DOWNLOAD_TIMEOUT, "pip download (Nova probe wheels)")
-        got = sorted(tmp.glob("*.whl"))
+        _pip(["download", "--no-deps", *PLATFORM, "--require-hashes", "-r", str(REQUIREMENTS), "-d", str(tmp),
+              "-q"], log, DOWNLOAD_TIMEOUT, "pip download (Nova probe and Glance wheels)")
+        got = sorted(p for p in tmp.iterdir() if p.is_file())
         if len(got) != len(pins()):
-            raise ToolError(f"pip download gave {len(got)} wheels for {len(pins())} pins in {REQUIREMENTS}")
+            raise ToolError(f"pip download gave {len(got)} files for {len(pins())} pins in {REQUIREMENTS}")
         write_file(tmp / COMPLETE, "".join(f"{w.name}\n" for w in got))
     return wheels
 
@@ -105,15 +114,16 @@ def tree_dir() -> Path:
 
 
 def inputs() -> str:
-    """What a machine that runs the probe is given: the pinned set and the script."""
-    return digest(REQUIREMENTS.read_bytes(), SCRIPT.read_bytes(), *PLATFORM)
+    """What a machine that runs the probe is given: the pinned set, the script, the lab's image."""
+    return digest(REQUIREMENTS.read_bytes(), SCRIPT.read_bytes(), *PLATFORM, vhd.inputs())
 
 
 def ensure_tree(log: Path | None = None) -> Path:
     """The install tree (`pip install --target`, --no-deps, offline from the cached wheels).
 
     Built once per requirements digest, atomically (a temporary tree renamed into
-    place), so an interrupted build is never taken for a finished one."""
+    place), so an interrupted build is never taken for a finished one. pip builds the
+    one sdist itself, offline, with the set's own setuptools and wheel."""
     tree = tree_dir()
     if _complete(tree):
         return tree
@@ -121,7 +131,7 @@ def ensure_tree(log: Path | None = None) -> Path:
     with replaced_dir(tree) as tmp:
         _pip(["install", "--no-index", "--find-links", str(wheels), "--no-deps", "--require-hashes", "-r",
               str(REQUIREMENTS), "--target", str(tmp), "-q"], log, INSTALL_TIMEOUT,
-             "pip install --target (Nova probe tree)")
+             "pip install --target (Nova probe and Glance tree)")
         # Test suites are not the probe's to run: a third of the tree, gone.
         for tests in tmp.glob("*/tests"):
             if tests.is_dir():
@@ -130,31 +140,64 @@ def ensure_tree(log: Path | None = None) -> Path:
     return tree
 
 
+def disk_digest() -> str:
+    """What the disk holds: the pinned set and the lab's image."""
+    return digest(requirements_digest(), vhd.inputs())[:16]
+
+
 def image_path() -> Path:
-    return cache_root() / "tree.img"
+    return cache_root() / f"disk-{disk_digest()}.img"
 
 
 def volume_name() -> str:
     """The image's name in the libvirt pool (shared by every lab that uses this set)."""
-    return f"xenlab-nova-probe-{requirements_digest()}.img"
+    return f"xenlab-nova-probe-{disk_digest()}.img"
+
+
+def _link_or_copy(src, dst) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system: a copy
+        shutil.copy2(src, dst)
+
+
+def stage_disk(stage: Path, tree: Path, images: list[Path]) -> None:
+    """The disk's folders in `stage`: tree/ and images/, hard links into the cache.
+    Readable by all: Glance runs as the DevStack user."""
+    shutil.copytree(tree, stage / DISK_TREE, symlinks=True, copy_function=_link_or_copy)
+    ensure_dir(stage / DISK_IMAGES)
+    for image in images:
+        _link_or_copy(image, stage / DISK_IMAGES / image.name)
+    for folder in (stage, stage / DISK_TREE, stage / DISK_IMAGES):
+        os.chmod(folder, 0o755)
 
 
 def ensure_image(log: Path | None = None) -> Path:
-    """An ext4 file system image holding the install tree (`mkfs.ext4 -d`: no mount, no root)."""
+    """An ext4 file system image holding the install tree and the lab's VHD image
+    (`mkfs.ext4 -d`: no mount, no root)."""
     image = image_path()
     if image.is_file():
         return image
     tree = ensure_tree(log)
-    size = sum(f.stat().st_size for f in tree.rglob("*") if f.is_file())
-    blocks = (size * 3 // 2 + IMAGE_SLACK) // 4096  # room for metadata and inodes
     tmp = image.with_name(f".{image.name}.{os.getpid()}.tmp")
+    stage = image.with_name(f".{image.name}.{os.getpid()}.stage")
     try:
-        proc.run([proc.require("mkfs.ext4"), "-q", "-F", "-L", IMAGE_LABEL, "-b", "4096", "-d", str(tree),
+        stage_disk(stage, tree, [vhd.ensure(log)])
+        size = sum(f.stat().st_size for f in stage.rglob("*") if f.is_file())
+        blocks = (size * 3 // 2 + IMAGE_SLACK) // 4096  # room for metadata and inodes
+        proc.run([proc.require("mkfs.ext4"), "-q", "-F", "-L", IMAGE_LABEL, "-b", "4096", "-d", str(stage),
                   str(tmp), str(blocks)], log=log, timeout=600, quiet=True, what="mkfs.ext4 (Nova probe disk)")
         os.replace(tmp, image)
     finally:
         tmp.unlink(missing_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
     return image
+
+
+def guest_env() -> dict[str, str]:
+    """A bare environment for the tree's programs: no PYTHONPATH or user site can add anything."""
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/tmp",
+            "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def command(tree: str | Path, nova_conf: str | Path, script: str | Path = SCRIPT, refreshes: int = 0,
@@ -165,10 +208,7 @@ def command(tree: str | Path, nova_conf: str | Path, script: str | Path = SCRIPT
         argv += ["--refreshes", str(refreshes)]
     if serve:
         argv += ["--serve", str(serve)]
-    # A bare environment: no PYTHONPATH or user site can add anything to the tree.
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/tmp",
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    return Run(argv, env)
+    return Run(argv, guest_env())
 
 
 # Asks the probe service for a report: connects (the service may still be starting:

@@ -75,15 +75,18 @@ VIRTUALBOX_NIC = "82540EM"
 
 # Where provisioning finds the files xenlab's provisioner uploads into the devstack guest.
 GUEST_STAGING = "/var/lib/xenlab"
-# Where the devstack guest has Nova's compute probe: its install tree (a disk of its
-# own, mounted), its script, and the socket its service answers on.
-GUEST_PROBE_TREE = f"{GUEST_STAGING}/nova-probe-tree"
+# Where the devstack guest has Nova's compute probe: its disk (mounted: the install
+# tree and the lab's image), its scripts, and the socket its service answers on.
+GUEST_PROBE_DISK = f"{GUEST_STAGING}/probe-disk"
 GUEST_PROBE_SCRIPTS = f"{GUEST_STAGING}/nova-probe"
 GUEST_PROBE_SOCKET = "/run/xenlab-nova-probe.sock"
 GUEST_PROBE_SERVICE = "xenlab-nova-probe.service"
 # Your own Nova's package (devstack.nova_src), synced here by verify; the probe imports it
 # before its tree's Nova when it is there (NOVA_PROBE_NOVA_SRC in the service's environment).
 GUEST_NOVA_SRC = f"{GUEST_STAGING}/nova-src"
+# Glance's state there (DevStack's $DATA_DIR/glance), and the record of the lab's image in it.
+GUEST_GLANCE_STATE = "/opt/stack/data/glance"
+GUEST_GLANCE_RECORD = f"{GUEST_STAGING}/glance-image.json"
 # Where vagrant/devstack/provision.sh installs wire's files (verify looks there).
 GUEST_LOCAL_CONF = "/opt/stack/devstack/local.conf"
 GUEST_NOVA_CONF = "/etc/nova/nova.conf"
@@ -167,13 +170,14 @@ def _devstack(cfg, m: Machine) -> dict:
     ds = cfg.network.devstack_ip
     mac = private_mac(cfg, ds)
     netmask = str(ipaddress.IPv4Network(cfg.network.cidr).netmask)
-    probe = _nova_probe(cfg.flavour)
+    probe = _nova_probe(cfg, cfg.flavour)
     paths = cfg.paths
     guest = {"local_conf": f"{GUEST_STAGING}/devstack/local.conf", "nova_conf": f"{GUEST_STAGING}/devstack/nova.conf",
              "domzero_key": f"{GUEST_STAGING}/ssh/domzero", "domzero_pub": f"{GUEST_STAGING}/ssh/domzero.pub"}
     files = [_upload(getattr(paths, name), guest[name]) for name in m.files]
-    if probe:
-        files.append(_upload(probe["script_path"], f"{GUEST_PROBE_SCRIPTS}/{probe['script']}", mode="0644"))
+    if probe:  # the probe's scripts (and Glance's launcher), from the checkout's vagrant/devstack/
+        files += [_upload(f"{probe['scripts']}/{name}", f"{GUEST_PROBE_SCRIPTS}/{name}", mode="0644")
+                  for name in probe["synced"]]
     return {
         **cfg.public_dict()["devstack"],
         "ip": ds, "mac": mac, "box": devstack_box(cfg, cfg.flavour), "vagrant_hostname": "devstack",
@@ -197,10 +201,8 @@ def _devstack(cfg, m: Machine) -> dict:
                  "XENLAB_STANDIN": "yes" if cfg.flavour.standin else "no",
                  "XENLAB_XENSERVER_IP": cfg.network.xenserver_ip,
                  "XENLAB_IMAGE_URLS": " ".join(devstack_conf.PLUGIN_IMAGE_URLS),
-                 "XENLAB_PROBE_LABEL": probe["label"] if probe else "",
-                 "XENLAB_PROBE_TREE": probe["guest_tree"] if probe else "",
-                 "XENLAB_PROBE_SERVICE": probe["service"] if probe else "",
-                 "XENLAB_PROBE_ENV": probe["environment"] if probe else "",
+                 # Nova's probe and Glance (the stand-in): see _nova_probe.
+                 **(probe["provision_env"] if probe else {}),
              }},
         ],
     }
@@ -233,25 +235,64 @@ def spec(cfg) -> dict:
         "libvirt": libvirt(cfg, flavour),
         "virtualbox": {"nic_model": VIRTUALBOX_NIC},
         "paths": {"root": str(cfg.root), "lab_dir": str(paths.lab_dir), "guest_staging": GUEST_STAGING},
-        "nova_probe": _nova_probe(flavour),
+        "nova_probe": _nova_probe(cfg, flavour),
         "hook": hook_command(),
     }
 
 
-def _nova_probe(flavour) -> dict | None:
-    """The probe's disk, script and service, for the Vagrantfile and the devstack provisioning."""
-    if not flavour.nova_probe:
-        return None
+def _unit_command(run) -> str:
     import shlex
 
+    return " ".join(shlex.quote(a) for a in run.argv)
+
+
+def _unit_env(run) -> str:
+    return " ".join(f"{k}={v}" for k, v in run.env.items())
+
+
+def _nova_probe(cfg, flavour) -> dict | None:
+    """The probe's disk, scripts and service (and Glance's, which runs from the same
+    tree), for the Vagrantfile and the devstack provisioning (`provision_env`)."""
+    if not flavour.nova_probe:
+        return None
     from ..devstack import probe
 
-    run = probe.command(GUEST_PROBE_TREE, GUEST_NOVA_CONF, script=f"{GUEST_PROBE_SCRIPTS}/{probe.SCRIPT.name}",
+    tree = f"{GUEST_PROBE_DISK}/{probe.DISK_TREE}"
+    run = probe.command(tree, GUEST_NOVA_CONF, script=f"{GUEST_PROBE_SCRIPTS}/{probe.SCRIPT.name}",
                         serve=GUEST_PROBE_SOCKET)
-    return {"volume": probe.volume_name(), "label": probe.IMAGE_LABEL, "script_path": str(probe.SCRIPT),
-            "script": probe.SCRIPT.name, "guest_tree": GUEST_PROBE_TREE, "guest_scripts": GUEST_PROBE_SCRIPTS,
-            "service": " ".join(shlex.quote(a) for a in run.argv),
-            "environment": " ".join(f"{k}={v}" for k, v in {**run.env, "NOVA_PROBE_NOVA_SRC": GUEST_NOVA_SRC}.items())}
+    # The probe imports your own Nova (devstack.nova_src) from where verify syncs it, if there.
+    environment = _unit_env(run) + f" NOVA_PROBE_NOVA_SRC={GUEST_NOVA_SRC}"
+    section = {"volume": probe.volume_name(), "label": probe.IMAGE_LABEL, "scripts": str(probe.SCRIPT.parent),
+               "synced": [probe.SCRIPT.name], "guest_disk": GUEST_PROBE_DISK, "guest_tree": tree,
+               "guest_scripts": GUEST_PROBE_SCRIPTS, "service": _unit_command(run), "environment": environment,
+               "glance": _glance(cfg, flavour, tree)}
+    env = {"XENLAB_PROBE_LABEL": probe.IMAGE_LABEL, "XENLAB_PROBE_MOUNT": GUEST_PROBE_DISK,
+           "XENLAB_PROBE_SERVICE": section["service"], "XENLAB_PROBE_ENV": section["environment"]}
+    if section["glance"]:
+        section["synced"].append(section["glance"].pop("script"))
+        env.update(section["glance"].pop("provision_env"))
+    section["provision_env"] = env
+    return section
+
+
+def _glance(cfg, flavour, tree: str) -> dict | None:
+    """Glance on the devstack machine's private address, and the lab's image in it."""
+    if not flavour.glance_service:
+        return None
+    from ..devstack import glance, probe, vhd
+
+    script = f"{GUEST_PROBE_SCRIPTS}/{glance.SCRIPT.name}"
+    url = glance.endpoint(cfg.network.devstack_ip)
+    image = f"{GUEST_PROBE_DISK}/{probe.DISK_IMAGES}/{vhd.FILE_NAME}"
+    cmds = glance.commands(tree, GUEST_GLANCE_STATE, cfg.network.devstack_ip, script=script)
+    upload = glance.upload_command(tree, url, image, GUEST_GLANCE_RECORD, script=script)
+    return {"url": url, "service": glance.SERVICE, "state_dir": GUEST_GLANCE_STATE, "image": image,
+            "image_name": vhd.image_name(), "record": GUEST_GLANCE_RECORD, "script": glance.SCRIPT.name,
+            "provision_env": {"XENLAB_GLANCE_UNIT": glance.SERVICE, "XENLAB_GLANCE_STATE": GUEST_GLANCE_STATE,
+                              "XENLAB_GLANCE_SCRIPT": script,
+                              "XENLAB_GLANCE_DB_SYNC": _unit_command(cmds.db_sync),
+                              "XENLAB_GLANCE_API": _unit_command(cmds.api), "XENLAB_GLANCE_ENV": _unit_env(cmds.api),
+                              "XENLAB_GLANCE_UPLOAD": _unit_command(upload)}}
 
 
 def _nova_repo(cfg, flavour) -> dict | None:

@@ -150,3 +150,16 @@ def test_typing_starts_after_boot_wait_and_the_leading_waits(tmp_path, wait, com
 def test_a_bad_duration_is_a_config_error(text):
     with pytest.raises(ConfigError, match="not a duration"):
         flavours.duration_s(text)
+
+
+def test_glance_needs_the_probes_tree(tmp_path):
+    bad = tmp_path / "bad.pkrvars.hcl"
+    bad.write_text('flavour = "bad"\nproduct = "x"\nglance_service = true\n')
+    with pytest.raises(ConfigError, match="glance_service runs from the Nova probe's tree: set nova_probe too"):
+        flavours.load_file(bad)
+
+
+def test_only_the_stand_in_serves_glance_on_its_devstack_machine(tmp_path):
+    served = {name for name in config.available_flavours()
+              if labs.load(tmp_path / name, name).flavour.glance_service}
+    assert served == {"standin"}

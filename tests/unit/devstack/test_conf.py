@@ -69,3 +69,16 @@ def test_your_own_nova_is_what_devstack_clones(tmp_path):
               cfg(tmp_path, devstack={"nova_src": str(src)}, lab={"flavour": "standin"})):
         values, _ = restrictions.split_local_conf(devstack.render_local_conf(c))
         assert values["NOVA_BRANCH"] == "train-eol" and "NOVA_REPO" not in values
+
+
+def test_nova_finds_the_stand_ins_own_glance_on_the_devstack_machine(tmp_path):
+    c = cfg(tmp_path, lab={"flavour": "standin"}, network={"devstack_ip": "192.168.57.21"})
+    text = devstack.render_nova_conf(c)
+    assert "\n[glance]\napi_servers = http://192.168.57.21:9292\n" in text
+    assert restrictions.check_text("nova.conf", text) == []
+
+
+@pytest.mark.parametrize("flavour", ["xcp-ng-8.3", "xcp-ng-8.2", "xenserver-7.1"])
+def test_real_flavours_leave_glance_to_keystones_catalog_as_devstack_does(tmp_path, flavour):
+    # DevStack's lib/nova (ussuri-eol, train-eol) writes no [glance] section for Nova.
+    assert "[glance]" not in devstack.render_nova_conf(cfg(tmp_path, lab={"flavour": flavour}))

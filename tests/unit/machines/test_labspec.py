@@ -89,7 +89,8 @@ def test_every_machine_of_the_table_is_in_the_spec_in_its_order(tmp_path):
         assert me["provision"] and all(Path(p["path"]).is_file() for p in me["provision"])
     # The stand-in's devstack gets the probe's disk and script; the xenserver machine nothing.
     assert spec["devstack"]["disks"] == [{"volume": spec["nova_probe"]["volume"], "bus": "virtio"}]
-    assert spec["devstack"]["files"][-1]["to"].endswith("/nova-probe.py")
+    assert [f["to"].rsplit("/", 1)[1] for f in spec["devstack"]["files"]][-2:] == ["nova-probe.py",
+                                                                               "glance-service.py"]
     assert spec["xenserver"]["files"] == [] and spec["xenserver"]["vagrant_hostname"] == ""
 
 
@@ -136,3 +137,22 @@ def test_your_nova_is_synced_by_vagrant_only_where_stack_sh_clones_it(tmp_path):
         labspec.spec(load(tmp_path, toml, flavour="xcp-ng-8.3"))
     assert err.value.exit_code == 2 and "\n" not in err.value.message
     assert labspec.spec(load(tmp_path, toml, flavour="standin"))["devstack"]["synced"] == []
+
+
+def test_the_stand_ins_devstack_machine_gets_glance_from_the_probes_disk(tmp_path):
+    probe = labspec.spec(load(tmp_path, flavour="standin"))["nova_probe"]
+    env, g = probe["provision_env"], probe["glance"]
+    assert probe["synced"] == ["nova-probe.py", "glance-service.py"]  # uploaded by xenlab's provisioner
+    assert g["url"] == "http://192.168.57.11:9292" and g["record"] == labspec.GUEST_GLANCE_RECORD
+    assert g["image"] == f"{labspec.GUEST_PROBE_DISK}/images/xenlab-test-disk.vhd.tgz"
+    tree = probe["guest_tree"]
+    assert env["XENLAB_GLANCE_API"] == (f"/usr/bin/python3 -S {labspec.GUEST_PROBE_SCRIPTS}/glance-service.py --tree {tree}"
+                                        " api --state-dir /opt/stack/data/glance --bind 192.168.57.11 --port 9292")
+    assert env["XENLAB_GLANCE_DB_SYNC"] == env["XENLAB_GLANCE_API"].replace(" api ", " db-sync ")
+    assert f"--file {g['image']} --name xenlab-test-disk" in env["XENLAB_GLANCE_UPLOAD"]
+    assert env["XENLAB_PROBE_MOUNT"] == labspec.GUEST_PROBE_DISK and env["XENLAB_PROBE_SERVICE"] == probe["service"]
+    assert all(isinstance(v, str) and v and "\n" not in v for v in env.values())
+
+
+def test_real_flavours_get_neither_the_probe_nor_glance(tmp_path):
+    assert labspec.spec(load(tmp_path, flavour="xcp-ng-8.3"))["nova_probe"] is None
