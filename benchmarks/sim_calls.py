@@ -13,7 +13,8 @@
    (as root, with the probe's install tree: built on first use, from PyPI).
 3. An instance's lifecycle through the probe (spawn, reboots, power off/on, snapshot,
    destroy): each step's time and XenAPI calls, in the same kind of namespace with the
-   tests' loopback image service.
+   real Glance from the probe's tree serving the lab's image (its start and the upload
+   timed, and the requests it answered during the lifecycle).
 
     sudo .venv/bin/python benchmarks/sim_calls.py [--seconds 5]
 """
@@ -24,6 +25,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -201,7 +203,9 @@ def lifecycle_figures():
     found = nova_tree("lifecycle")
     if found is None:
         return True
-    from tests.integration.devstack.lifecycle_lab import run_lab
+    from collections import Counter
+
+    from tests.integration.devstack.lifecycle_lab import LifecycleLab
     from xenlab.devstack import probe
 
     tree, plugins = found
@@ -211,7 +215,16 @@ def lifecycle_figures():
         return subprocess.run(ns.argv(run.argv + ["--lifecycle"]), env=run.env, capture_output=True, text=True,
                               timeout=900)
     with tempfile.TemporaryDirectory() as tmp:
-        done, _, _ = run_lab(Path(tmp), tree, plugins, work)
+        started = time.monotonic()
+        with LifecycleLab(Path(tmp), tree) as lab:
+            ready = time.monotonic() - started
+            done, _, served = lab.run(Path(tmp) / "run", plugins, work)
+    kinds = Counter(f"{r.method} {re.sub(r'/v2/images/[^/?]+', '/v2/images/<id>', r.path.split('?')[0])} {r.status}"
+                    for r in served.requests)
+    print(f"Glance from the tree, in the namespace: db sync, start and the lab image's upload {ready:.1f} s; "
+          f"{len(served.requests)} requests during the lifecycle:")
+    for kind, count in sorted(kinds.items()):
+        print(f"  {count:>3} {kind}")
     if done.returncode or not done.stdout.strip():
         print(f"lifecycle failed: {(done.stderr.strip().splitlines() or ['no output'])[-1]}")
         return False

@@ -1,82 +1,98 @@
-"""The lab the lifecycle tests and the sim_calls benchmark run Nova's driver in: `python3 -m
-xenlab.sim` on port 80 of the lab's xenserver address and an image service serving the lab's
-VHD image, both inside a network namespace made for the run, and a nova.conf that names them.
+"""The lab the lifecycle tests and the sim_calls benchmark run Nova's driver in: a network
+namespace made for the run, holding the lab's xenserver address; the real Glance 20.2.0 from
+the probe's tree inside it (xenlab/devstack/glance.py, as the devstack machine runs it) with
+the lab's own image (xenlab/devstack/vhd.py) uploaded as provisioning uploads it; and, for
+each run, `python3 -m xenlab.sim` on port 80 of that address and a nova.conf that names them.
 
-The image service is glance_double.py, a loopback stand-in for Glance's v2 API, until the lab's
-own Glance (packaged on its own branch) can serve here: PENDING, switch to it then.
+    with LifecycleLab(tmp_path, tree) as lab:          # the namespace, Glance, the image: once
+        result, sim_out, served = lab.run(tmp_path / "run", plugins, work)
+
+The tree (and the image) are built first, in the root namespace: PyPI is only reachable there.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import tarfile
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support import labs
 from tests.support.netns import Netns
-from tests.support.simproc import PROJECT, SimProcess
-from xenlab.devstack import conf
-from xenlab.sim import statedb, vhd
+from tests.support.simproc import SimProcess
+from xenlab.devstack import conf, glance, vhd
+from xenlab.sim import statedb
+from xenlab.sim import vhd as sim_vhd
 from xenlab.sim.seed import seed
 from xenlab.sim.store import Store
 
-GLANCE_PORT = 9292
+
+@dataclass(frozen=True)
+class Served:
+    """What Glance shows of one run: the requests it answered during it, its images before and after."""
+    requests: list[glance.Request]
+    before: dict[str, dict]
+    after: dict[str, dict]
+
+    @property
+    def new_images(self) -> dict[str, dict]:
+        return {k: v for k, v in self.after.items() if k not in self.before}
 
 
-def lab_image(tmp_path: Path) -> Path:
-    """The lab's image as the glance plugin expects it: QEMU's vpc of a small disk, tarred."""
-    raw, stage = tmp_path / "disk.raw", tmp_path / "image"
-    stage.mkdir()
-    raw.write_bytes(b"xenlab lifecycle image\n" * 20000)
-    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vpc", str(raw), str(stage / "0.vhd")],
-                   check=True, timeout=60)
-    tarball = tmp_path / "image.tgz"
-    with tarfile.open(tarball, "w:gz") as tar:  # what `tar -zc --directory=<stage> .` writes
-        tar.add(stage, arcname=".")
-    return tarball
+class LifecycleLab:
+    def __init__(self, tmp_path: Path, tree: Path):
+        self.tmp = Path(tmp_path)
+        self.tree = tree
+        self.cfg = labs.load(self.tmp / "lab")
+        self.address = self.cfg.network.xenserver_ip
+        self.stack = ExitStack()
+        self.image_file = vhd.ensure()
 
+    def __enter__(self) -> LifecycleLab:
+        with ExitStack() as stack:
+            self.ns = stack.enter_context(Netns())
+            self.ns.run(["ip", "addr", "add", f"{self.address}/24", "dev", "lo"], timeout=30)
+            self.glance = stack.enter_context(glance.LoopbackGlance(self.tmp / "glance", tree=self.tree,
+                                                                    port=glance.PORT, prefix=self.ns.argv([])))
+            self.image = self.glance.upload(self.image_file)
+            self.stack = stack.pop_all()
+        return self
 
-def run_lab(tmp_path, tree, plugins, work, keep=lambda name: True):
-    """The simulator (port 80 of the xenserver address, the dom0 plugins `keep` keeps) and the
-    image service in a namespace; `work(ns, nova_conf)` runs there."""
-    cfg = labs.load(tmp_path / "lab")
-    address = cfg.network.xenserver_ip
-    nova_conf = tmp_path / "nova.conf"
-    nova_conf.write_text(conf.render_nova_conf(cfg) + f"\n[glance]\napi_servers = http://127.0.0.1:{GLANCE_PORT}\n")
-    store = Store(schema=True)
-    refs = seed(store, address)
-    statedb.save(store, tmp_path / "state.db")
-    # A disk already in the SR (another VM's): the lifecycle must leave the SR as it found it, not empty.
-    existing = tmp_path / "sr" / store.record("SR", refs["sr"])["uuid"] / "0f0f0f0f-1111-4222-8333-444444444444.vhd"
-    existing.parent.mkdir(parents=True)
-    vhd.create(existing, 16 * 2**20)
-    vhd.write_block(existing, 2, b"another VM's data")
-    tarball = lab_image(tmp_path)
-    with Netns() as ns:
-        ns.run(["ip", "addr", "add", f"{address}/24", "dev", "lo"], timeout=30)
-        sim = SimProcess(tmp_path, "--state-db", str(tmp_path / "state.db"), "--sr-root", str(tmp_path / "sr"),
-                         password=labs.PASSWORD, prefix=ns.argv([]), bind=address, port=80)
+    def __exit__(self, *exc) -> None:
+        self.stack.close()
+
+    def images(self) -> dict[str, dict]:
+        """Glance's images, through its v2 API, by id."""
+        listed = json.loads(self.glance.get("/v2/images?limit=1000"))["images"]
+        return {image["id"]: image for image in listed}
+
+    def run(self, tmp: Path, plugins: dict[str, bytes], work, keep=lambda name: True):
+        """The simulator (port 80 of the xenserver address, the dom0 plugins `keep` keeps, a fresh
+        state and SR) in the namespace; `work(ns, nova_conf)` runs there. Returns work's result,
+        what the simulator printed when it stopped, and what Glance served meanwhile."""
+        tmp.mkdir(parents=True, exist_ok=True)
+        nova_conf = tmp / "nova.conf"
+        nova_conf.write_text(conf.render_nova_conf(self.cfg) + f"\n[glance]\napi_servers = {self.glance.endpoint}\n")
+        store = Store(schema=True)
+        refs = seed(store, self.address)
+        statedb.save(store, tmp / "state.db")
+        # A disk already in the SR (another VM's): the lifecycle must leave the SR as it found it, not empty.
+        existing = tmp / "sr" / store.record("SR", refs["sr"])["uuid"] / "0f0f0f0f-1111-4222-8333-444444444444.vhd"
+        existing.parent.mkdir(parents=True)
+        sim_vhd.create(existing, 16 * 2**20)
+        sim_vhd.write_block(existing, 2, b"another VM's data")
+        sim = SimProcess(tmp, "--state-db", str(tmp / "state.db"), "--sr-root", str(tmp / "sr"),
+                         password=labs.PASSWORD, prefix=self.ns.argv([]), bind=self.address, port=80)
         sim.plugin_dir.mkdir(parents=True)
         for name, data in plugins.items():
-            if not keep(name):
-                continue
-            (sim.plugin_dir / name).write_bytes(data)
-            (sim.plugin_dir / name).chmod(0o755)
-        glance_log = tmp_path / "glance.json"
-        glance = subprocess.Popen(
-            ns.argv(["/usr/bin/python3", "-m", "tests.integration.devstack.glance_double", "127.0.0.1",
-                     str(GLANCE_PORT), "xenlab-image", str(tarball), str(glance_log)]),
-            cwd=PROJECT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT)}, stdout=subprocess.PIPE,
-            text=True)
-        try:
-            assert glance.stdout.readline().startswith("serving"), "the image service did not start"
-            with sim:
-                result = work(ns, nova_conf)
-                sim_out = sim.stop()
-        finally:
-            glance.terminate()
-            glance.wait(timeout=30)
-    return result, json.loads(glance_log.read_text()), sim_out
-
-
+            if keep(name):
+                (sim.plugin_dir / name).write_bytes(data)
+                (sim.plugin_dir / name).chmod(0o755)
+        before = self.images()
+        since = self.glance.mark()
+        with sim:
+            result = work(self.ns, nova_conf)
+            sim_out = sim.stop()
+        self.glance.mark()
+        served = self.glance.requests(since)
+        return result, sim_out, Served(served, before, self.images())

@@ -1,25 +1,29 @@
 """An instance's whole lifecycle through Nova 21.2.4's real XenAPI driver against `python3 -m
 xenlab.sim` on port 80 of the lab's xenserver address, inside a network namespace this test
 makes: the probe (vagrant/devstack/nova-probe.py) spawns, reboots, stops, starts, snapshots
-and destroys an instance, the glance.py plugin moving the image over real HTTP.
-
-The image service is a loopback stand-in for Glance's v2 API (glance_double.py) until the
-lab's own Glance, packaged on its own branch, can serve here: PENDING, switch to it then.
+and destroys an instance, the glance.py plugin moving the image over real HTTP to and from
+the real Glance 20.2.0, run from the probe's tree in the same namespace and holding the
+lab's own image (lifecycle_lab.py). What Glance shows (its API log, its images) is checked
+beside what XenAPI shows.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.integration.devstack.lifecycle_lab import run_lab
+from tests.integration.devstack.lifecycle_lab import LifecycleLab
 from tests.support import labs
 from tests.support.netns import wait_until
 from tests.support.prereq import require_root, require_tool
-from xenlab.devstack import probe
+from xenlab.devstack import probe, vhd
+from xenlab.sim import vhd as sim_vhd
 from xenlab.xenserver import osxenapi
 
 pytestmark = pytest.mark.root
@@ -46,10 +50,24 @@ def tree(tmp_path_factory):
     return probe.ensure_tree(log), osxenapi.plugins(osxenapi.sdist("0.3.4"))
 
 
-def check_lifecycle(report, served):
-    """The document verify reads (the contract in nova-probe.py's docstring), all steps through."""
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, tree):
+    """One namespace and one Glance for the module (its start takes seconds); a simulator per test."""
+    with LifecycleLab(tmp_path_factory.mktemp("lifecycle-lab"), tree[0]) as running:
+        yield running
+
+
+def file_gets(served, image_id):
+    return [r for r in served.requests if (r.method, r.path) == ("GET", f"/v2/images/{image_id}/file")]
+
+
+def check_lifecycle(report, served, lab):
+    """The document verify reads (the contract in nova-probe.py's docstring), all steps through,
+    and what Glance shows of it: the lab's image fetched once, one snapshot image, active, whose
+    data is the instance's disk."""
     assert list(report) == ["stand_in", "image", "steps", "leftovers", "sr", "calls"]
-    assert report["stand_in"] is True and report["image"]["name"] == "xenlab-image"
+    assert report["stand_in"] is True and report["image"]["name"] == vhd.image_name() == lab.image["name"]
+    assert report["image"]["id"] == lab.image["id"]
     steps = {s["name"]: s for s in report["steps"]}
     assert [s["name"] for s in report["steps"]] == STEPS, report["steps"]
     for step in report["steps"]:
@@ -62,9 +80,9 @@ def check_lifecycle(report, served):
     assert steps["destroy"]["xapi"] == {"power_state": None, "vbds": 0, "vifs": 0, "vdis": 0}
     assert report["leftovers"] == {"vms": [], "vdis": [], "vbds": [], "vifs": []}
     assert report["sr"]["utilisation_after"] == report["sr"]["utilisation_before"] > 2 * 2**20
-    image = served["images"][steps["snapshot"]["snapshot_image"]]
-    assert image["status"] == "active" and image["disk_format"] == "vhd" and image["container_format"] == "ovf"
-    assert served["sizes"][image["id"]] == steps["snapshot"]["snapshot_bytes"] > 0
+    check_snapshot(steps["snapshot"], served, lab)
+    # The plugin's download at spawn, once (the image is cached in the SR after it).
+    assert [r.status for r in file_gets(served, lab.image["id"])] == [200]
     calls = report["calls"]
     assert calls["spawn"]["host.call_plugin glance.py download_vhd2"] == 1 and calls["spawn"]["VM.start_on"] == 1
     assert calls["spawn"]["VM.create"] == calls["spawn"]["VBD.create"] == calls["spawn"]["VIF.create"] == 1
@@ -74,31 +92,56 @@ def check_lifecycle(report, served):
     assert calls["destroy"]["VM.destroy"] == 1 and calls["destroy"]["VIF.destroy"] == 1
 
 
-def test_the_real_driver_runs_an_instances_lifecycle_on_the_simulator(tmp_path, tree):
-    tree_dir, plugins = tree
+def check_snapshot(step, served, lab):
+    """The snapshot as Glance holds it: the one image the run added, made by Nova (POST), then
+    os-xenapi's upload_vhd2 PATCHes it, checks it is queued and PUTs its data (204), in a row;
+    active, with the size the probe read and the checksum of the data it serves, which is a
+    VHD chain whose disk is the lab image's (its label in the first sector)."""
+    image_id = step["snapshot_image"]
+    assert list(served.new_images) == [image_id]
+    image = served.after[image_id]
+    assert (image["status"], image["disk_format"], image["container_format"], image["visibility"]) == \
+        ("active", "vhd", "ovf", "private")
+    assert image["image_type"] == "snapshot" and image["size"] == step["snapshot_bytes"] > 0
+    upload = [("PATCH", f"/v2/images/{image_id}", 200), ("GET", f"/v2/images/{image_id}", 200),
+              ("PUT", f"/v2/images/{image_id}/file", 204)]
+    requests = [tuple(r) for r in served.requests]
+    assert any(requests[i:i + 3] == upload for i in range(len(requests))), requests
+    assert ("POST", "/v2/images", 201) in requests[:requests.index(upload[0])]
+    data = lab.glance.download(image_id)
+    assert len(data) == image["size"] and hashlib.md5(data).hexdigest() == image["checksum"]
+    chain = lab.tmp / "snapshots" / image_id
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        names = sorted(m.name for m in tar.getmembers() if m.isfile())
+        tar.extractall(chain, filter="data")
+    assert names[0] == "./0.vhd" and names == [f"./{i}.vhd" for i in range(len(names))]
+    for child, parent in zip(names, names[1:]):  # relinked as import_vhds does
+        sim_vhd.set_parent(chain / child, chain / parent)
+    assert sim_vhd.read_sectors(chain / "0.vhd", 0, len(vhd.LABEL)) == vhd.LABEL
 
+
+def lifecycle_once(tree_dir):
     def work(ns, nova_conf):
         run = probe.command(tree_dir, nova_conf)
         return subprocess.run(ns.argv(run.argv + ["--lifecycle"]), env=run.env, capture_output=True, text=True,
                               timeout=600)
-    done, served, sim_out = run_lab(tmp_path, tree_dir, plugins, work)
+    return work
+
+
+def test_the_real_driver_runs_an_instances_lifecycle_on_the_simulator(tmp_path, tree, lab):
+    tree_dir, plugins = tree
+    done, sim_out, served = lab.run(tmp_path, plugins, lifecycle_once(tree_dir))
     assert done.returncode == 0, done.stderr[-4000:]
-    check_lifecycle(json.loads(done.stdout), served)
-    methods = [(m, p.split("?")[0]) for m, p, _ in served["requests"]]
-    assert ("GET", f"/v2/images/{json.loads(done.stdout)['image']['id']}/file") in methods  # the plugin's download
+    check_lifecycle(json.loads(done.stdout), served, lab)
     assert labs.PASSWORD not in done.stdout + done.stderr and '"VM.start_on": 2' in sim_out
 
 
-def test_a_failing_step_ends_the_run_and_destroy_still_cleans_up(tmp_path, tree):
+def test_a_failing_step_ends_the_run_and_destroy_still_cleans_up(tmp_path, tree, lab):
     """A host without os-xenapi's glance.py: spawn fails at the download, the driver rolls back,
-    destroy is still attempted, and the document says so in one line per failure."""
+    destroy is still attempted, and the document says so in one line per failure; Glance
+    served no data and holds no new image."""
     tree_dir, plugins = tree
-
-    def work(ns, nova_conf):
-        run = probe.command(tree_dir, nova_conf)
-        return subprocess.run(ns.argv(run.argv + ["--lifecycle"]), env=run.env, capture_output=True, text=True,
-                              timeout=600)
-    done, _, _ = run_lab(tmp_path, tree_dir, plugins, work, keep=lambda name: name != "glance.py")
+    done, _, served = lab.run(tmp_path, plugins, lifecycle_once(tree_dir), keep=lambda name: name != "glance.py")
     assert done.returncode == 1, done.stderr[-3000:]
     report = json.loads(done.stdout)
     spawn, destroy = report["steps"]
@@ -108,9 +151,11 @@ def test_a_failing_step_ends_the_run_and_destroy_still_cleans_up(tmp_path, tree)
     assert spawn["xapi"]["power_state"] is None and destroy["driver_state"] is None
     assert report["leftovers"] == {"vms": [], "vdis": [], "vbds": [], "vifs": []}
     assert report["sr"]["utilisation_after"] == report["sr"]["utilisation_before"]
+    assert served.requests and not [r for r in served.requests if r.path.endswith("/file")]
+    assert served.after == served.before
 
 
-def test_the_service_runs_a_lifecycle_when_asked_and_a_refresh_otherwise(tmp_path, tree):
+def test_the_service_runs_a_lifecycle_when_asked_and_a_refresh_otherwise(tmp_path, tree, lab):
     tree_dir, plugins = tree
     socket_path = tmp_path / "probe.sock"
 
@@ -130,14 +175,14 @@ def test_the_service_runs_a_lifecycle_when_asked_and_a_refresh_otherwise(tmp_pat
         finally:
             server.terminate()
             server.wait(timeout=30)
-    (lifecycle, silent, refresh, unknown), served, _ = run_lab(tmp_path, tree_dir, plugins, work)
-    check_lifecycle(lifecycle, served)
+    (lifecycle, silent, refresh, unknown), _, served = lab.run(tmp_path, plugins, work)
+    check_lifecycle(lifecycle, served, lab)
     assert silent["hypervisor"]["hypervisor_type"] == refresh["hypervisor"]["hypervisor_type"] == "XenServer"
     assert refresh["instances"] == [] and refresh["used"]["memory_mb_used"] == silent["used"]["memory_mb_used"]
     assert unknown == {"error": "nova-probe: unknown request 'reboot' (ask refresh or lifecycle)"}
 
 
-def test_the_drivers_other_paths_on_the_simulator(tmp_path, tree):
+def test_the_drivers_other_paths_on_the_simulator(tmp_path, tree, lab):
     """Spawn from a cached image and with caching off, suspend, resume, get_info, console output."""
     tree_dir, plugins = tree
 
@@ -145,7 +190,7 @@ def test_the_drivers_other_paths_on_the_simulator(tmp_path, tree):
         run = probe.command(tree_dir, nova_conf)
         argv = [run.argv[0], "-S", str(HERE / "driver_flows.py"), str(probe.SCRIPT), str(tree_dir), str(nova_conf)]
         return subprocess.run(ns.argv(argv), env=run.env, capture_output=True, text=True, timeout=600)
-    done, served, _ = run_lab(tmp_path, tree_dir, plugins, work)
+    done, _, served = lab.run(tmp_path, plugins, work)
     assert done.returncode == 0, done.stderr[-4000:]
     report = json.loads(done.stdout)
     flows = {f["name"]: f for f in report["flows"]}
@@ -161,4 +206,6 @@ def test_the_drivers_other_paths_on_the_simulator(tmp_path, tree):
     assert flows["resume"]["calls"]["VM.resume"] == 1 and flows["get_info"]["result"] == "suspended"
     assert "this console is simulated" in flows["get_console_output"]["result"]
     assert report["sr_vdis_left"] == 0
-    assert sum(1 for m, p, _ in served["requests"] if m == "GET" and p.endswith("/file")) == 2
+    # Glance served the lab's image twice (the first and the uncached spawn), nothing else's.
+    assert [r.status for r in file_gets(served, lab.image["id"])] == [200, 200]
+    assert len([r for r in served.requests if r.path.endswith("/file")]) == 2 and served.after == served.before

@@ -1,26 +1,35 @@
-"""The glance.py dom0 plugin on the stand-in: real HTTP transfers between a loopback image
-service and an SR's directory, through the simulator's host.call_plugin as Nova calls it
-(a protocol-0 pickle of keyword arguments, os-xenapi 0.3.4 client/host_glance.py), checked
-step by step against os-xenapi 0.3.4's glance.py and utils.py, whose Python 2 code cannot run
-here: where it cannot, the test reads the shapes from the plugin's own source."""
+"""The glance.py dom0 plugin on the stand-in: real HTTP transfers between the real Glance
+20.2.0 (from the probe's tree, on loopback: xenlab/devstack/glance.py) and an SR's directory,
+through the simulator's host.call_plugin as Nova calls it (a protocol-0 pickle of keyword
+arguments, os-xenapi 0.3.4 client/host_glance.py), checked step by step against os-xenapi
+0.3.4's glance.py and utils.py, whose Python 2 code cannot run here: where it cannot, the test
+reads the shapes from the plugin's own source. What Glance shows is its API log (each request's
+method, path and status) and its images; the headers the plugin sends are unit-tested
+(tests/unit/sim/test_glance.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
+import json
 import pickle
 import re
+import sqlite3
 import subprocess
 import tarfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 import XenAPI
 
-from tests.integration.devstack.glance_double import GlanceDouble
 from tests.support.prereq import require_tool
 from tests.support.simproc import SimProcess
+from xenlab.devstack import glance as lab_glance
+from xenlab.devstack import probe
 from xenlab.plugin_pickle import loads
 from xenlab.sim import plugins, vhd
 from xenlab.sim.api import Api
@@ -29,6 +38,37 @@ from xenlab.sim.machine import Simulated
 from xenlab.xenserver import osxenapi
 
 MIB = 2**20
+
+
+@pytest.fixture(scope="module")
+def glance(tmp_path_factory):
+    """Glance on 127.0.0.1, once for the module (its tree built first, from PyPI, in the root namespace)."""
+    require_tool("qemu-img", probe.GUEST_PYTHON)
+    tree = probe.ensure_tree(tmp_path_factory.mktemp("tree-log") / "pip.log")
+    with lab_glance.LoopbackGlance(tmp_path_factory.mktemp("glance"), tree=tree) as running:
+        yield running
+
+
+def api(glance, method: str, path: str, body: bytes, content_type: str) -> dict | None:
+    request = urllib.request.Request(f"{glance.endpoint}{path}", data=body, method=method,
+                                     headers={"Content-Type": content_type})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        data = answer.read()
+    return json.loads(data) if data else None
+
+
+def add_image(glance, name: str, data: bytes | None = None, **fields) -> dict:
+    """An image made through Glance's v2 API: queued, or active once `data` is uploaded."""
+    image = api(glance, "POST", "/v2/images", json.dumps({"name": name, **fields}).encode(), "application/json")
+    if data is not None:
+        api(glance, "PUT", f"/v2/images/{image['id']}/file", data, "application/octet-stream")
+    return json.loads(glance.get(f"/v2/images/{image['id']}"))
+
+
+def served(glance, since: int) -> list[tuple]:
+    """The requests Glance answered since the mark `since`, as its API log shows them."""
+    glance.mark()
+    return [tuple(r) for r in glance.requests(since)]
 
 
 @pytest.fixture(scope="module")
@@ -77,19 +117,17 @@ HEADERS = {"X-Auth-Token": "token", "X-User-Id": "user", "X-Tenant-Id": "project
            "X-Identity-Status": "Confirmed", "X-Service-Catalog": None}  # nova/image/glance.py
 
 
-def test_download_unpacks_the_chain_into_the_sr_as_import_vhds_does(host, tmp_path, source):
+def test_download_unpacks_the_chain_into_the_sr_as_import_vhds_does(host, tmp_path, source, glance):
     api, sr_path, sr_dir = host
     tarball, data = make_chain(tmp_path)
     stack = [str(uuid.uuid4()) for _ in range(5)]
-    with GlanceDouble() as glance:
-        image = glance.add_image("lab", data, disk_format="vhd", container_format="ovf")
-        answer = loads(call(api, "download_vhd2", image_id=image["id"], endpoint=glance.endpoint,
-                            uuid_stack=list(stack), sr_path=sr_path, extra_headers=HEADERS, api_version=2))
-        (method, path, headers), = glance.requests
-    # glance.py _download_tarball_by_url_v2, as its source builds the request.
+    image = add_image(glance, "lab", data, disk_format="vhd", container_format="ovf")
+    since = glance.mark()
+    answer = loads(call(api, "download_vhd2", image_id=image["id"], endpoint=glance.endpoint,
+                        uuid_stack=list(stack), sr_path=sr_path, extra_headers=HEADERS, api_version=2))
+    # glance.py _download_tarball_by_url_v2, as its source builds the request; Glance answered it.
     assert "%(glance_endpoint)s/v2/images/%(image_id)s/file" in source[0]
-    assert (method, path) == ("GET", f"/v2/images/{image['id']}/file")
-    assert headers["X-Auth-Token"] == "token" and headers["X-Service-Catalog"] == "None"  # Python 2's str(None)
+    assert served(glance, since) == [("GET", f"/v2/images/{image['id']}/file", 200)]
     # utils.import_vhds: the UUIDs popped from the stack's end, the leaf's returned as {'root': {'uuid'}}.
     assert "imported_vhds = dict(root=dict(uuid=leaf_vhd_uuid))" in source[1]
     leaf, parent = stack[-1], stack[-2]
@@ -107,7 +145,7 @@ def test_download_unpacks_the_chain_into_the_sr_as_import_vhds_does(host, tmp_pa
 
 
 @pytest.mark.parametrize("case", ["etag", "missing", "gap", "future", "not-a-tarball"])
-def test_download_failures_are_the_plugins(host, tmp_path, case):
+def test_download_failures_are_the_plugins(host, tmp_path, case, glance):
     """_download_tarball_and_verify: an HTTP error or a checksum that does not match is RetryableError
     (os-xenapi's client retries it); utils._validate_sequenced_vhds, _validate_vhd: a gap or a VHD
     vhd-util check refuses is Exception; nothing stays in the SR."""
@@ -130,16 +168,21 @@ def test_download_failures_are_the_plugins(host, tmp_path, case):
         data = buffer.getvalue()
     if case == "not-a-tarball":
         data = b"<html>not an image</html>"
-    with GlanceDouble() as glance:
-        image = glance.add_image("lab", data, disk_format="vhd", container_format="ovf")
-        if case == "etag":
-            image["checksum"] = "0" * 32
-        image_id = "nope" if case == "missing" else image["id"]
-        with pytest.raises(Failure) as exc:
-            call(api, "download_vhd2", image_id=image_id, endpoint=glance.endpoint, uuid_stack=["a", "b", "c"],
-                 sr_path=sr_path, extra_headers={}, api_version=2)
+    image = add_image(glance, f"lab-{case}", data, disk_format="vhd", container_format="ovf")
+    if case == "etag":
+        # Glance's record says other bytes than its store holds (a damaged store, as the plugin
+        # sees one): the Content-MD5 it sends with the data is the record's checksum
+        # (glance/api/v2/image_data.py ResponseSerializer.download).
+        with contextlib.closing(sqlite3.connect(glance.state_dir / "glance" / "glance.sqlite")) as db, db:
+            db.execute("UPDATE images SET checksum = ? WHERE id = ?", ("0" * 32, image["id"]))
+    image_id = "nope" if case == "missing" else image["id"]
+    since = glance.mark()
+    with pytest.raises(Failure) as exc:
+        call(api, "download_vhd2", image_id=image_id, endpoint=glance.endpoint, uuid_stack=["a", "b", "c"],
+             sr_path=sr_path, extra_headers={}, api_version=2)
     assert exc.value.description[:3] == ["XENAPI_PLUGIN_FAILURE", "download_vhd2", expect[0]]
     assert expect[1] in exc.value.description[3]
+    assert served(glance, since) == [("GET", f"/v2/images/{image_id}/file", 404 if case == "missing" else 200)]
     assert list(sr_dir.iterdir()) == []
 
 
@@ -151,30 +194,31 @@ def test_an_sr_path_that_is_not_an_sr_is_not_there(host):
     assert exc.value.description[2] == "OSError" and "No such file or directory: '/etc/tmp" in exc.value.description[3]
 
 
-def test_upload_streams_the_chain_to_the_image_service(host, tmp_path, source):
+def test_upload_streams_the_chain_to_the_image_service(host, tmp_path, source, glance):
     """upload_vhd2 (_upload_tarball_by_url_v2): PATCH the image's formats and properties, GET it (it
-    must be queued), PUT the tarball of the VHDs hard-linked as 0.vhd, 1.vhd... chunked; 204 is done."""
+    must be queued), PUT the tarball of the VHDs hard-linked as 0.vhd, 1.vhd... chunked (there is
+    no length: Glance reads to the chunked body's end); 204 is done."""
     api, sr_path, sr_dir = host
     leaf, base = str(uuid.uuid4()), str(uuid.uuid4())
     vhd.create(sr_dir / f"{base}.vhd", 8 * MIB)
     vhd.write_block(sr_dir / f"{base}.vhd", 1, b"base block")
     vhd.create(sr_dir / f"{leaf}.vhd", 0, parent=sr_dir / f"{base}.vhd")
-    with GlanceDouble() as glance:
-        image = glance.add_image("snap")
-        assert call(api, "upload_vhd2", vdi_uuids=[leaf, base], image_id=image["id"], endpoint=glance.endpoint,
-                    sr_path=sr_path, extra_headers=HEADERS, properties={"auto_disk_config": False,
-                                                                        "os_type": "linux"},
-                    api_version=2) == "N."
-        requests = [(m, p) for m, p, _ in glance.requests]
-        put_headers = glance.requests[-1][2]
-        stored = glance.data[image["id"]]
-        patched = dict(glance.images[image["id"]])
-    assert requests == [("PATCH", f"/v2/images/{image['id']}"), ("GET", f"/v2/images/{image['id']}"),
-                        ("PUT", f"/v2/images/{image['id']}/file")]
-    assert put_headers["transfer-encoding"] == "chunked" and put_headers["content-type"] == "application/octet-stream"
+    image = add_image(glance, "snap")
+    assert image["status"] == "queued"
+    since = glance.mark()
+    assert call(api, "upload_vhd2", vdi_uuids=[leaf, base], image_id=image["id"], endpoint=glance.endpoint,
+                sr_path=sr_path, extra_headers=HEADERS, properties={"auto_disk_config": False, "os_type": "linux"},
+                api_version=2) == "N."
+    assert served(glance, since) == [("PATCH", f"/v2/images/{image['id']}", 200),
+                                        ("GET", f"/v2/images/{image['id']}", 200),
+                                        ("PUT", f"/v2/images/{image['id']}/file", 204)]
     assert "'transfer-encoding': 'chunked'" in source[0] and "application/openstack-images-v2.1-json-patch" in source[0]
+    patched = json.loads(glance.get(f"/v2/images/{image['id']}"))
+    stored = glance.download(image["id"])
     assert (patched["container_format"], patched["disk_format"], patched["visibility"]) == ("ovf", "vhd", "private")
-    assert patched["os-type"] == "linux" and patched["status"] == "active" and patched["size"] == len(stored)
+    assert (patched["os-type"], patched["auto-disk-config"]) == ("linux", "False")
+    assert patched["status"] == "active" and patched["size"] == len(stored)
+    assert patched["checksum"] == hashlib.md5(stored).hexdigest()
     with tarfile.open(fileobj=io.BytesIO(stored), mode="r:gz") as tar:
         names = sorted(tar.getnames())
         out = tmp_path / "unpacked"
@@ -187,25 +231,29 @@ def test_upload_streams_the_chain_to_the_image_service(host, tmp_path, source):
     assert sorted(p.name for p in sr_dir.iterdir()) == sorted([f"{leaf}.vhd", f"{base}.vhd"])
 
 
-def test_upload_refuses_an_image_that_is_not_queued(host, tmp_path):
+def test_upload_refuses_an_image_that_is_not_queued(host, tmp_path, glance):
     """validate_image_status_before_upload_v2: a status other than queued is a permanent PluginError;
     check_resp_status_and_retry: 404 raises XenAPI.Failure('ImageNotFound'), whose str() maps its
-    characters (XenAPI.py _details_map), as the real plugin's failure shows it."""
+    characters (XenAPI.py _details_map), as the real plugin's failure shows it. Glance refuses the
+    PATCH first (403: formats change only while queued; 404), which the plugin only logs."""
     api, sr_path, sr_dir = host
     vdi = str(uuid.uuid4())
     vhd.create(sr_dir / f"{vdi}.vhd", 4 * MIB)
-    with GlanceDouble() as glance:
-        active = glance.add_image("done", b"data")
-        for image_id, kind, text in ((active["id"], "PluginError", "as the image status is active"),
-                                     ("gone", "Failure", "{'0': 'I', '1': 'm'")):
-            with pytest.raises(Failure) as exc:
-                call(api, "upload_vhd2", vdi_uuids=[vdi], image_id=image_id, endpoint=glance.endpoint,
-                     sr_path=sr_path, extra_headers={}, properties={}, api_version=2)
-            assert exc.value.description[2] == kind and text in exc.value.description[3]
+    active = add_image(glance, "done", b"data", disk_format="vhd", container_format="ovf")
+    for image_id, kind, text, status in ((active["id"], "PluginError", "as the image status is active", (403, 200)),
+                                         ("gone", "Failure", "{'0': 'I', '1': 'm'", (404, 404))):
+        since = glance.mark()
+        with pytest.raises(Failure) as exc:
+            call(api, "upload_vhd2", vdi_uuids=[vdi], image_id=image_id, endpoint=glance.endpoint,
+                 sr_path=sr_path, extra_headers={}, properties={}, api_version=2)
+        assert exc.value.description[2] == kind and text in exc.value.description[3]
+        assert served(glance, since) == [("PATCH", f"/v2/images/{image_id}", status[0]),
+                                            ("GET", f"/v2/images/{image_id}", status[1])]
+    assert json.loads(glance.get(f"/v2/images/{active['id']}"))["checksum"] == hashlib.md5(b"data").hexdigest()
     assert [p.name for p in sr_dir.iterdir()] == [f"{vdi}.vhd"]
 
 
-def test_the_transfer_over_the_wire(tmp_path):
+def test_the_transfer_over_the_wire(tmp_path, glance):
     """The same through `python3 -m xenlab.sim` and the XenAPI SDK over HTTP, as Nova's session calls it."""
     require_tool("python3")
     tarball, data = make_chain(tmp_path)
@@ -213,8 +261,9 @@ def test_the_transfer_over_the_wire(tmp_path):
     sim.plugin_dir.mkdir(parents=True)
     (sim.plugin_dir / "glance.py").write_text("# os-xenapi\n")
     (sim.plugin_dir / "glance.py").chmod(0o755)
-    with sim, GlanceDouble() as glance:
-        image = glance.add_image("lab", data, disk_format="vhd", container_format="ovf")
+    image = add_image(glance, "wire", data, disk_format="vhd", container_format="ovf")
+    since = glance.mark()
+    with sim:
         session = XenAPI.Session(sim.url)
         session.xenapi.login_with_password("root", sim.password, "2.1", "test")
         try:
@@ -233,3 +282,4 @@ def test_the_transfer_over_the_wire(tmp_path):
         finally:
             session.xenapi.session.logout()
         assert re.search(r'"host\.call_plugin": 1\b', sim.stop())
+    assert served(glance, since) == [("GET", f"/v2/images/{image['id']}/file", 200)]

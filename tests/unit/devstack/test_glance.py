@@ -4,6 +4,7 @@ writes, and what bad arguments get."""
 import configparser
 import importlib.util
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,77 @@ def test_an_image_that_cannot_be_read_is_one_line_and_exit_1(tmp_path):
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=probe.guest_env())
     assert (done.returncode, done.stderr) == (1, f"glance-service: cannot read {tmp_path}/missing.vhd.tgz: "
                                                  "No such file or directory\n")
+
+
+# glance-api 20.2.0's own lines (its log colours each line's end), from the lifecycle tests' runs.
+API_LOG = (Path(__file__).parent / "recorded" / "glance-api.log").read_text().splitlines()
+
+
+def test_the_requests_are_read_from_the_api_logs_request_lines():
+    requests = glance.requests_in(API_LOG)
+    assert len(requests) == sum('eventlet.wsgi.server' in line and 'HTTP/1.1" ' in line for line in API_LOG) == 9
+    assert requests[:5] == [glance.Request("GET", "/versions", 200), glance.Request("GET", "/versions", 200),
+                            glance.Request("GET", "/v2/images?name=xenlab-test-disk&limit=20", 200),
+                            glance.Request("GET", "/v2/schemas/image", 200), glance.Request("POST", "/v2/images", 201)]
+    assert requests[-4:] == [
+        glance.Request("PUT", "/v2/images/49e33130-2c3d-460a-876c-f33eee8a6158/file", 204),
+        glance.Request("GET", "/versions?xenlab-mark=7beec8b90af546ada7d3fc03eb346f57", 200),
+        glance.Request("GET", "/v2/images/nope/file", 404),
+        glance.Request("PATCH", "/v2/images/6926fae5-4482-4afe-80eb-476568950c6f", 403)]
+
+
+class Logged:
+    """What LoopbackGlance reads of its running API: the lines its process printed."""
+
+    def __init__(self, lines):
+        self.lines = lines
+
+
+def test_requests_since_a_mark_leave_the_marks_out(tmp_path):
+    server = glance.LoopbackGlance(tmp_path)
+    assert server.requests() == []
+    server.process = Logged(API_LOG)
+    logged = glance.requests_in(API_LOG)
+    mark = [r.path for r in logged].index("/versions?xenlab-mark=7beec8b90af546ada7d3fc03eb346f57")
+    assert server.requests() == logged[:mark] + logged[mark + 1:]
+    assert server.requests(mark + 1) == [glance.Request("GET", "/v2/images/nope/file", 404),
+                                         glance.Request("PATCH", "/v2/images/6926fae5-4482-4afe-80eb-476568950c6f", 403)]
+
+
+@pytest.fixture
+def http_answers():
+    """A loopback HTTP server answering 200 with the path it was asked for, 404 under /missing."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = self.path.encode()
+            self.send_response(404 if self.path.startswith("/missing") else 200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def test_a_prefixed_glance_is_asked_from_inside_its_prefix(tmp_path, http_answers):
+    from xenlab.errors import ToolError
+
+    inside = glance.LoopbackGlance(tmp_path, port=http_answers, prefix=["/usr/bin/env", "LC_ALL=C"])
+    assert inside.get("/v2/images?limit=1") == b"/v2/images?limit=1"
+    assert inside.download("abc") == b"/v2/images/abc/file" and list(tmp_path.iterdir()) == []
+    with pytest.raises(ToolError, match="GET /missing from glance-api failed .*HTTP Error 404"):
+        inside.get("/missing")
+    with pytest.raises(ToolError, match="GET /v2 from glance-api failed"):
+        glance.LoopbackGlance(tmp_path, port=http_answers, prefix=["/bin/false"]).get("/v2")
+    assert glance.LoopbackGlance(tmp_path, port=http_answers).get("/v2/x") == b"/v2/x"
