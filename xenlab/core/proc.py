@@ -141,17 +141,21 @@ class Process:
         return self.popen.returncode
 
     def stop(self) -> None:
-        """SIGTERM to the whole group, SIGKILL after a grace period."""
+        """SIGTERM to the whole group, SIGKILL after a grace period; done when no process of
+        the group is left (Packer can exit before the QEMU it stops)."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(self.popen.pid, sig)
             except ProcessLookupError:
                 return
-            try:
-                self.popen.wait(timeout=STOP_GRACE)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+            deadline = time.monotonic() + STOP_GRACE
+            while time.monotonic() < deadline:
+                self.popen.poll()  # reaps the leader, which would otherwise keep the group
+                try:
+                    os.killpg(self.popen.pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.05)
 
 
 def start(cmd: Sequence, **kwargs) -> Process:
