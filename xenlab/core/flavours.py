@@ -50,6 +50,8 @@ class Flavour:
     autoboot_source: str = ""
     # The disk bus of the install and of the lab (the installer's initrd is host-specific).
     disk_bus: str = "ide"
+    # The IDE disk's serial, set alike in the build and the lab ("" leaves QEMU's own).
+    disk_serial: str = ""
     # The devstack machine's box, and boxes this build makes besides the flavour's own.
     devstack_box: str = "generic/ubuntu1804"
     companion_boxes: tuple[str, ...] = ()
