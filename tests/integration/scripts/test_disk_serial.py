@@ -28,7 +28,8 @@ from xenlab.images import packer
 from xenlab.stages import plan
 
 FLAVOUR = "xcp-ng-8.3"
-PINNED = flavours.load_file(PROJECT_DIR / "packer" / "flavours" / f"{FLAVOUR}.pkrvars.hcl").disk_serial
+FLAVOUR_DATA = flavours.load_file(PROJECT_DIR / "packer" / "flavours" / f"{FLAVOUR}.pkrvars.hcl")
+PINNED = FLAVOUR_DATA.disk_serial
 # What libvirt 9 starts QEMU with for vagrant-libvirt's box volume on IDE (domain.xml.erb:
 # <disk><alias name='ua-box-volume-0'/><target dev='hda' bus='ide'/>): a -device on the
 # first IDE slot, in the JSON syntax libvirt uses with this QEMU.
@@ -57,7 +58,7 @@ def packer_qemu_argv(tmp_path: Path) -> list[str]:
     require_root()
     require_tool("packer")
     cfg = labs.load(tmp_path, FLAVOUR)
-    fl = flavours.load(cfg)
+    fl = FLAVOUR_DATA
     write_file(cfg.paths.packer_vars, packer.render_vars(cfg))
     fake = tmp_path / "fake.iso"
     fake.write_bytes(b"\0" * 2**20)
