@@ -34,6 +34,7 @@ DRIVER = textwrap.dedent("""\
       mount -t overlay overlay -o "lowerdir=/$d,upperdir=/run/overlay/$d/upper,workdir=/run/overlay/$d/work" "/$d"
     done
     [ -z "$tool" ] || install -D -m 0755 "$tool" /etc/sysconfig/network-scripts/interface-rename.py
+    cp "$script" /run/bin/generalise.sh  # the checkout may live under /tmp, hidden next
     mount -t tmpfs tmpfs /tmp
     mount -t tmpfs tmpfs /var/tmp
     for stub in systemctl journalctl; do
@@ -44,7 +45,7 @@ DRIVER = textwrap.dedent("""\
     echo 0123456789abcdef0123456789abcdef > /etc/machine-id
     printf 'Defaults requiretty\\nroot ALL=(ALL) ALL\\n' > /etc/sudoers
     rc=0
-    PATH=/run/bin:/usr/sbin:/usr/bin:/sbin:/bin sh -eu "$script" > /run/results/out 2>&1 || rc=$?
+    PATH=/run/bin:/usr/sbin:/usr/bin:/sbin:/bin sh -eu /run/bin/generalise.sh > /run/results/out 2>&1 || rc=$?
     echo "$rc" > /run/results/rc
     for f in $STATE; do [ ! -e "$f" ] || echo "$f" >> /run/results/left; done
     wc -c < /etc/machine-id > /run/results/machine-id-bytes
