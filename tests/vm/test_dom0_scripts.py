@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.netns import SupportError
+from tests.support.netns import Netns, SupportError
 from tests.support.prereq import IN_CI, require_root, require_tool
 from tests.support.qemu_host import QemuHost
 from tests.support.report import say
@@ -46,8 +46,8 @@ SCRIPTS = PROJECT_DIR / "packer" / "scripts"
 PYTHON3_LOG = "/var/log/xenlab-standin/python3-calls.log"
 XE_IGNORED_LOG = "/var/log/xenlab-standin/xe-ignored-parameters.log"
 RENAME_LOG = "/var/log/xenlab-standin/interface-rename-calls.log"  # the stand-in's interface-rename stub
-# QEMU's user network (the NAT NIC here, as Vagrant's management network): its DHCP
-# gives this gateway and DNS server (QEMU docs, "Network options", -netdev user).
+# QEMU's user network (the NAT NIC here, as Vagrant's management network): unrestricted,
+# its DHCP gives this gateway and DNS server (QEMU docs, "Network options", -netdev user).
 USER_NET_GATEWAY, USER_NET_DNS = "10.0.2.2", "10.0.2.3"
 
 
@@ -83,8 +83,9 @@ def box_image(request, tmp_path_factory):
 def host(box_image, lab_cfg, tmp_path_factory):
     require_root()
     require_tool("qemu-system-x86_64", "qemu-img", "ssh", "scp")
-    with QemuHost(box_image, tmp_path_factory.mktemp("dom0-vm"), packer.vagrant_key(),
-                  private_mac=lab_cfg["xenserver"]["mac"], boot_timeout=BOOT_S) as vm:
+    # In a namespace of its own: the NAT NIC's DHCP offers a gateway and DNS there.
+    with Netns() as ns, QemuHost(box_image, tmp_path_factory.mktemp("dom0-vm"), packer.vagrant_key(),
+                                 private_mac=lab_cfg["xenserver"]["mac"], boot_timeout=BOOT_S, ns=ns) as vm:
         vm.timings = {}
         yield vm
 
@@ -199,6 +200,9 @@ def test_storage_init_gave_the_copy_a_default_ext_sr(host, copied):
 def test_network_init_made_the_first_nic_the_management_pif(host, copied):
     pif = xe(host, "pif-list", "management=true", "params=device", "--minimal")
     assert pif == "eth0"
+    # ... and its DHCP gave dom0 the NAT network's gateway: what a later reboot must keep.
+    routes = run(host, "ip -4 route show default")
+    assert re.search(rf"^default via {re.escape(USER_NET_GATEWAY)} dev eth0\b", routes, re.M), routes
 
 
 def test_management_ip_moves_xapi_to_the_labs_address(host, managed, lab_cfg):
