@@ -11,6 +11,9 @@
 2. The XenAPI calls of the Nova probe (vagrant/devstack/nova-probe.py) per step and
    per resource refresh, against the simulator on port 80 in a network namespace
    (as root, with the probe's install tree: built on first use, from PyPI).
+3. An instance's lifecycle through the probe (spawn, reboots, power off/on, snapshot,
+   destroy): each step's time and XenAPI calls, in the same kind of namespace with the
+   tests' loopback image service.
 
     sudo .venv/bin/python benchmarks/sim_calls.py [--seconds 5]
 """
@@ -140,17 +143,26 @@ def simulator_figures(seconds):
     return ok and stall < 1.0
 
 
-def probe_figures():
+def nova_tree(what):
+    """The probe's install tree and os-xenapi's plugins, or None when not root (no namespace)."""
     if os.geteuid() != 0:
-        print("probe calls: skipped (needs root for the network namespace)")
+        print(f"{what}: skipped (needs root for the network namespace)")
+        return None
+    from xenlab.devstack import probe
+    from xenlab.xenserver import osxenapi
+
+    return probe.ensure_tree(), osxenapi.plugins(osxenapi.sdist("0.3.4"))
+
+
+def probe_figures():
+    found = nova_tree("probe calls")
+    if found is None:
         return True
     from tests.support import labs
     from tests.support.netns import Netns
     from xenlab.devstack import conf, probe
-    from xenlab.xenserver import osxenapi
 
-    tree = probe.ensure_tree()
-    plugins = osxenapi.plugins(osxenapi.sdist("0.3.4"))
+    tree, plugins = found
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cfg = labs.load(tmp / "lab")
@@ -185,6 +197,38 @@ def probe_figures():
     return max(per_refresh) <= PROBE_REFRESH_GOAL
 
 
+def lifecycle_figures():
+    found = nova_tree("lifecycle")
+    if found is None:
+        return True
+    from tests.integration.devstack.lifecycle_lab import run_lab
+    from xenlab.devstack import probe
+
+    tree, plugins = found
+
+    def work(ns, nova_conf):
+        run = probe.command(tree, nova_conf)
+        return subprocess.run(ns.argv(run.argv + ["--lifecycle"]), env=run.env, capture_output=True, text=True,
+                              timeout=900)
+    with tempfile.TemporaryDirectory() as tmp:
+        done, _, _ = run_lab(Path(tmp), tree, plugins, work)
+    if done.returncode or not done.stdout.strip():
+        print(f"lifecycle failed: {(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+        return False
+    report = json.loads(done.stdout)
+    print(f"{'lifecycle step':<14} {'ok':>3} {'seconds':>8} {'XenAPI calls':>12}  plugin calls")
+    for step in report["steps"]:
+        counts = report["calls"].get(step["name"], {})
+        plugin_calls = {k.split(" ", 1)[1]: v for k, v in counts.items() if k.startswith("host.call_plugin ")}
+        print(f"{step['name']:<14} {'yes' if step['ok'] else 'NO':>3} {step['seconds']:>8.3f} "
+              f"{sum(counts.values()):>12}  {plugin_calls}")
+    clean = report["leftovers"] == {"vms": [], "vdis": [], "vbds": [], "vifs": []}
+    same = report["sr"]["utilisation_before"] == report["sr"]["utilisation_after"]
+    print(f"left behind: {'nothing' if clean else report['leftovers']}; SR utilisation "
+          f"{report['sr']['utilisation_before']} -> {report['sr']['utilisation_after']} bytes")
+    return all(step["ok"] for step in report["steps"]) and clean and same
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=5.0, help="seconds per load (default 5)")
@@ -192,6 +236,8 @@ def main() -> int:
     ok = simulator_figures(args.seconds)
     print()
     ok &= probe_figures()
+    print()
+    ok &= lifecycle_figures()
     print("all goals met" if ok else "GOAL MISSED")
     return 0 if ok else 1
 

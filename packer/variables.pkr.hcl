@@ -1,8 +1,9 @@
-# Every value a build needs. Flavour data (packer/flavours/*.pkrvars.hcl) sets the
-# installer ones; xenlab sets the rest from its config in a rendered
-# .xenlab/<lab>/<flavour>.pkrvars.json, and the one secret through PKR_VAR_root_password.
+# Every value a build needs, and only those. xenlab sets them in a rendered
+# .xenlab/<lab>/packer.pkrvars.json (from the flavour file and the config), per build
+# paths as -var, and the one secret through PKR_VAR_root_password. Packer never reads
+# a flavour file itself: most of a flavour is xenlab's data (xenlab/core/flavours.py).
 
-# ---- flavour data
+# ---- flavour data (xenlab passes each from the flavour file: xenlab/images/packer.py)
 variable "flavour" {
   type        = string
   description = "Flavour name: the box is xenlab/<flavour>."
@@ -10,55 +11,36 @@ variable "flavour" {
 
 variable "kind" {
   type        = string
-  default     = "xenserver"
   description = "xenserver (installed from an ISO) or standin (Debian base image + XenAPI simulator)."
-}
-
-variable "product" {
-  type        = string
-  default     = ""
-  description = "Product and version as a human reads it, recorded in the box manifest."
 }
 
 variable "iso_url" {
   type        = string
-  default     = ""
   description = "Installer ISO: a URL or a local path (xenlab passes iso.url / iso.path when set)."
 }
 
 variable "iso_checksum" {
   type        = string
-  default     = "none"
   description = "sha256:<hex>, or file:<url of the vendor's checksum file>."
 }
 
 variable "boot_wait" {
   type        = string
-  default     = "3s"
-  description = "Before typing: the ISO's isolinux boots its own default after autoboot_timeout_s."
+  description = "Before typing: the ISO's isolinux boots its own default after the flavour's autoboot_timeout_s."
 }
 
 variable "boot_command" {
   type        = list(string)
-  default     = []
   description = "Typed at the installer's boot: prompt; Packer fills {{ .HTTPIP }} and {{ .HTTPPort }}."
 }
 
 variable "install_timeout" {
   type        = string
-  default     = "90m"
   description = "How long to wait for SSH into the installed host (the install runs before it)."
-}
-
-variable "network_backend" {
-  type        = string
-  default     = ""
-  description = "Answerfile <network-backend> (bridge, openvswitch or vswitch); empty leaves the installer's default."
 }
 
 variable "disk_bus" {
   type        = string
-  default     = "ide"
   description = "The disk bus of the install; the lab attaches the disk on the same (the installer's initrd is host-only)."
 }
 
@@ -148,73 +130,6 @@ variable "sim_payload" {
   type        = string
   default     = "payload"
   description = "A directory holding xenlab/__init__.py and xenlab/sim/ (stdlib only) for the guest."
-}
-
-# ---- flavour data read by xenlab, not by the templates (declared so that Packer
-# reads the flavour files without a warning; see xenlab/core/flavours.py)
-variable "standin" {
-  type    = bool
-  default = false
-}
-
-variable "packer_build" {
-  type    = string
-  default = "xenserver"
-}
-
-variable "autoboot_timeout_s" {
-  type    = number
-  default = 0
-}
-
-variable "autoboot_source" {
-  type    = string
-  default = ""
-}
-
-variable "devstack_box" {
-  type    = string
-  default = "generic/ubuntu1804"
-}
-
-variable "companion_boxes" {
-  type    = list(string)
-  default = []
-}
-
-variable "needs_kvm" {
-  type    = bool
-  default = true
-}
-
-variable "needs_uplink" {
-  type    = bool
-  default = true
-}
-
-variable "disk_gb_needed" {
-  type    = number
-  default = 25
-}
-
-variable "build_timeout_s" {
-  type    = number
-  default = 14400
-}
-
-variable "up_timeout_s" {
-  type    = number
-  default = 14400
-}
-
-variable "nova_probe" {
-  type    = bool
-  default = false
-}
-
-variable "devstack_suites" {
-  type    = list(string)
-  default = ["test_devstack.py", "test_devstack_services.py"]
 }
 
 # ---- the secret: only ever from the environment (PKR_VAR_root_password)

@@ -1,9 +1,6 @@
-"""Command-line arguments that parse safely, for the tasks and the `xenlab` program.
-
-invoke casts an int option's value with int() and lets the ValueError become a
-traceback; and it cannot take a repeatable option's first value bare. These
-classes make a bad number a ParseError (one line, exit 2: xenlab/cli.py) and let
-`check-config local.conf` work beside `--path local.conf --path nova.conf`.
+"""Arguments that parse safely, for the tasks and the program (xenlab/cli.py): invoke
+casts an int option with int() (a bad one was a traceback), and cannot take a
+repeatable option's first value bare (`check-config local.conf --path nova.conf`).
 """
 
 from __future__ import annotations
@@ -23,9 +20,8 @@ class WholeNumber(Argument):
 
 
 class HelpWanted(ParseError):
-    """`--help` where a bare path goes: invoke offers a bare word to a positional
-    argument before it looks at core options, so `check-config --help` would read
-    a file called --help."""
+    """`check-config --help`: invoke offers a bare word to a positional argument before
+    it looks at core options, so it would read a file called --help."""
 
     def __init__(self, task: str):
         super().__init__(f"--help after {task} reads as a file: put it first (`--help {task}`)")
@@ -33,12 +29,9 @@ class HelpWanted(ParseError):
 
 
 class Paths(Argument):
-    """A repeatable option whose first value may also come bare: `check-config local.conf`.
-
-    invoke fills a positional argument while its value is None, and a list argument
-    starts as [] (so it never would): this one starts as None. A bare word that
-    starts with `-` is an option invoke does not know, not a file (`./-x` is).
-    """
+    """A repeatable option whose first value may come bare. invoke fills a positional
+    argument while its value is None (a list starts as [], so never): this one starts as
+    None. A bare word that starts with `-` is an unknown option, not a file (`./-x` is)."""
 
     def __init__(self, task: str = "", **kwargs):
         super().__init__(**{**kwargs, "kind": list, "default": None, "positional": True})

@@ -1,76 +1,87 @@
-"""The `xenlab` console script: the same tasks as `invoke` in a checkout.
-
-Its one difference: a command line invoke cannot parse (an unknown task or
-option, an option without its value, a word where a number goes) is a usage
-error, exit 2 with one line, as xenlab's own argument errors are. `invoke` in a
-checkout runs invoke's own Program, which ends a parse error with exit 1; the
-top-level tasks.py hands that running program the same rule for the task part of
-the command line (`usage_errors_exit_2`). A bad value for one of invoke's own core
-options (`invoke -T abc`, `invoke -c`), parsed before tasks.py loads, still ends
-the invoke way there (exit 1; a traceback for a non-number).
-"""
+"""`xenlab` and the checkout's `invoke`: invoke's Program, whose every command-line mistake,
+core options included, is a usage error (exit 2, one line). invoke parses its core options
+before it loads tasks.py, so only the binary can own them: `invoke` is this Program too."""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+from pathlib import Path
 
 from invoke import Exit, ParseError, Program
+from invoke import __version__ as invoke_version
 
 from . import __version__
-from .errors import EXIT_CONFIG
 from .arguments import HelpWanted, parsed_safely
 from .collection import ns
+from .core.files import read_text
+from .errors import EXIT_CONFIG, XenlabError
 
 # invoke names a flag by its repr: "Flag <Argument: pool_size (o)> needed value ..."
 _ARGUMENT = re.compile(r"<\w+: (\w+)[^>]*>")
+LIST_FORMATS = ("flat", "nested", "json")  # Program.list_<format>
 
 
-def usage_error(exc: ParseError, binary: str) -> Exit:
-    text = _ARGUMENT.sub(lambda m: "--" + m.group(1).replace("_", "-"), str(exc))
-    text = re.sub(r"^Flag (--\S+) needed value and was not given one!$", r"\1 needs a value", text)
-    task = getattr(exc.context, "name", None)
-    see = f"{binary} {task} --help" if task else f"{binary} --help"
-    return Exit(f"{binary}: {text.rstrip('!')} (see `{see}`)", code=EXIT_CONFIG)
+def _usage_errors(step):
+    """A Program step whose failures are the command line's: a ParseError, a bad -f file,
+    or invoke's Exit with a message and code 1 (`-c nosuch`, `-l nosuch`, `-D 1 -F json -l`)."""
+
+    @functools.wraps(step)
+    def checked(self, *args):
+        try:
+            return step(self, *args)
+        except HelpWanted as wanted:
+            self.print_task_help(wanted.task)
+            raise Exit(code=0) from None
+        except (ParseError, XenlabError) as exc:
+            raise self.usage_error(getattr(exc, "message", str(exc)), getattr(exc, "context", None)) from None
+        except Exit as exc:
+            if exc.message and exc.code == 1:
+                raise self.usage_error(exc.message) from None
+            raise
+
+    return checked
 
 
 class XenlabProgram(Program):
-    """invoke's Program, whose parse errors are usage errors (exit 2)."""
-
     def core_args(self):
         return parsed_safely(super().core_args())
 
-    def parse_core(self, argv):
+    parse_core = _usage_errors(Program.parse_core)
+    parse_collection = _usage_errors(Program.parse_collection)
+    parse_tasks = _usage_errors(Program.parse_tasks)
+    parse_cleanup = _usage_errors(Program.parse_cleanup)
+
+    @_usage_errors
+    def update_config(self, merge: bool = True) -> None:
+        path = self.args.config.value or os.environ.get("INVOKE_RUNTIME_CONFIG")
+        if path:  # before invoke opens it: a FIFO would block it, a directory be a traceback
+            read_text(Path(path), f"--config {path}", 2**20)
+        if self.args["prompt-for-sudo-password"].value and not os.isatty(0):
+            raise ParseError("--prompt-for-sudo-password needs a terminal to ask on")
         try:
-            super().parse_core(argv)
-        except ParseError as exc:
-            raise usage_error(exc, self.binary) from None
+            super().update_config(merge)
+        except EOFError:  # Ctrl-D at the prompt
+            raise ParseError("--prompt-for-sudo-password: no password given") from None
+        except Exception as exc:  # the file's kind, or its YAML, JSON or Python (which invoke runs)
+            raise ParseError(f"{'--config ' + path if path else 'invoke configuration'}: cannot load it: {exc}") \
+                from None
 
-    def parse_tasks(self):
-        tasks_parsed(self, super().parse_tasks, self.binary)
+    def list_tasks(self) -> None:
+        if self.list_format not in LIST_FORMATS:
+            raise ParseError(f"--list-format takes {', '.join(LIST_FORMATS)}, not {self.list_format!r}")
+        super().list_tasks()
 
-
-def tasks_parsed(program: Program, parse, binary: str) -> None:
-    """Run a Program's task parse; its parse errors become usage errors (exit 2)."""
-    try:
-        parse()
-    except HelpWanted as wanted:
-        program.print_task_help(wanted.task)
-        raise Exit(code=0) from None
-    except ParseError as exc:
-        raise usage_error(exc, binary) from None
-
-
-def usage_errors_exit_2(running: Program | None) -> None:
-    """Give invoke's own running Program (the `invoke` binary, loading tasks.py) xenlab's
-    rule for the task part of the command line, which it parses after loading us."""
-    if running is None or isinstance(running, XenlabProgram) or "parse_tasks" in vars(running):
-        return
-    parse = running.parse_tasks
-    running.parse_tasks = lambda: tasks_parsed(running, parse, running.called_as)
+    def usage_error(self, text: str, task=None) -> Exit:
+        binary = self.called_as or self.binary
+        text = _ARGUMENT.sub(lambda m: "--" + m.group(1).replace("_", "-"), text.removeprefix("config error: "))
+        text = re.sub(r"^Flag (--\S+) needed value and was not given one!$", r"\1 needs a value", text)
+        see = f"{binary} {task.name} --help" if getattr(task, "name", None) else f"{binary} --help"
+        return Exit(f"{binary}: {' '.join(text.split()).rstrip('!')} (see `{see}`)", code=EXIT_CONFIG)
 
 
 program = XenlabProgram(namespace=ns, name="xenlab", binary="xenlab", version=__version__)
-
-
-def main() -> None:
-    program.run()
+# The checkout's `invoke` and `inv` (pyproject.toml), saying whose command line they are.
+invoke_program = XenlabProgram(name="Invoke", binary="inv[oke]", binary_names=["invoke", "inv"],
+                               version=f"{invoke_version} (xenlab {__version__}'s command line)")

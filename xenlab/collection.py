@@ -145,6 +145,7 @@ def sim(c, config=None, port=8080, pool_size=1, plugin_dir=None):
     # Whole numbers are parsed by xenlab/arguments.py; their ranges are the simulator's own (options.py).
     from .commands import sim as sim_mod
 
+    port, pool_size = sim_mod.checked(port, pool_size)
     sim_mod.serve(load_config(config), port=port, pool_size=pool_size, plugin_dir=plugin_dir)
 
 
@@ -181,19 +182,32 @@ def verify(c, config=None, flavour=None, host=None, devstack_ssh_config=None, de
 })
 def lab_(c, config=None, flavour=None, from_=None, snapshot=None):
     """build -> up-xenserver -> wire -> up-devstack -> verify, resuming after the last finished stage."""
-    from .commands import preflight, snapshot as snapshot_mod, status as status_mod
+    from .commands import snapshot as snapshot_mod, status as status_mod
     from .stages import lifecycle, plan as plan_mod
     from .machines import saves
 
-    cfg = load_config(config, flavour)
+    # The arguments first: a bad one is a usage error before anything looks at the host
+    # or writes a file (loading the config may generate the lab's password).
     if from_:
-        lifecycle.stage(from_)  # an unknown name is a config error before anything runs
-    preflight.check(cfg, lifecycle.names())
+        lifecycle.stage(from_)
+    if snapshot:
+        saves.check_name(snapshot)
+    cfg = load_config(config, flavour)
+    restoring = snapshot and snapshot in saves.names(cfg) and not from_
+    names = lifecycle.names()
+    # A lab whose every stage is current needs nothing of the host: no preflight.
+    todo = names if restoring else names[names.index(from_):] if from_ else lifecycle.pending(cfg)
+    if todo:
+        from .commands import preflight
+
+        preflight.check(cfg, todo)
     plan_mod.render_all(cfg, quiet=True)
-    if snapshot and saves.check_name(snapshot) in saves.names(cfg) and not from_:
+    if restoring:
         snapshot_mod.restore(cfg, snapshot)
     else:
-        lifecycle.run_sequence(cfg, force_from=from_)
+        for name in names[:len(names) - len(todo)]:
+            lifecycle.say_current(name)  # asked once already: pending() checked them
+        lifecycle.run_sequence(cfg, only=todo, force_from=from_)
         if snapshot:
             snapshot_mod.take(cfg, snapshot)
     status_mod.show(cfg)
@@ -206,7 +220,9 @@ SNAPSHOT_HELP = "the snapshot's name (default: default)"
 def snapshot(c, config=None, flavour=None, name="default", delete=False):
     """Save the verified lab's machines (memory and disks) as a snapshot; the lab runs on."""
     from .commands import snapshot as snapshot_mod
+    from .machines import saves
 
+    saves.check_name(name)  # before the config, as in `lab`
     cfg = load_config(config, flavour)
     (snapshot_mod.delete if delete else snapshot_mod.take)(cfg, name)
 
@@ -215,32 +231,33 @@ def snapshot(c, config=None, flavour=None, name="default", delete=False):
 def restore(c, config=None, flavour=None, name="default"):
     """Bring the lab back from a snapshot (no boot), then verify it."""
     from .commands import snapshot as snapshot_mod
+    from .machines import saves
     from .stages import plan as plan_mod
 
+    saves.check_name(name)  # before the config and plan's files, as in `lab`
     cfg = load_config(config, flavour)
     plan_mod.render_all(cfg, quiet=True)
     snapshot_mod.restore(cfg, name)
 
 
 @xtask(help={
-    "machine": "the Vagrant machine the trigger fired for (xenserver or devstack)",
-    "event": "before-up, up or destroy",
+    "spec": "the lab spec (lab.json) Vagrant read: the hook rebuilds the lab's config from it",
+    "machine": "the Vagrant machine it is about (xenserver or devstack)",
+    "event": "before-up, feed, up or destroy",
     "provisioned": "Vagrant ran the machine's provisioners in this `up`",
-    "beside": "the machines this `vagrant up` brings up at the same time, comma-separated",
 })
-def vagrant_hook(c, machine, event, config=None, flavour=None, provisioned=False, beside=""):
-    """Run by the Vagrantfile's triggers on a plain `vagrant up`/`destroy`: record it, wire."""
+def vagrant_hook(c, spec, machine, event, provisioned=False):
+    """Run by the Vagrantfile on a plain `vagrant up`/`destroy`: record it, feed the next machine."""
+    from .core import config as config_mod
     from .errors import ConfigError
     from .machines.labspec import MACHINES
     from .stages import hook
 
-    if event not in ("before-up", "up", "destroy"):
-        raise ConfigError(f"vagrant-hook: --event must be before-up, up or destroy, not {event!r}")
-    others = tuple(m for m in beside.split(",") if m)
-    for name in (machine, *others):
-        if name not in MACHINES:
-            raise ConfigError(f"vagrant-hook: no machine called {name!r} (machines: {', '.join(MACHINES)})")
-    hook.vagrant_hook(load_config(config, flavour), machine, event, provisioned, others)
+    if event not in hook.EVENTS:
+        raise ConfigError(f"vagrant-hook: --event must be one of {', '.join(hook.EVENTS)}, not {event!r}")
+    if machine not in MACHINES:
+        raise ConfigError(f"vagrant-hook: no machine called {machine!r} (machines: {', '.join(MACHINES)})")
+    hook.vagrant_hook(config_mod.from_spec(spec), machine, event, provisioned)
 
 
 ns = Collection(plan, status, doctor, test, build, up, down, wire, sim, check_config, verify, lab_, snapshot, restore,

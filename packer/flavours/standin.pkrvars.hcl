@@ -22,6 +22,7 @@ build_timeout_s = 3600
 up_timeout_s    = 1800
 
 # stack.sh cannot run here (no opendev.org): the devstack machine gets Nova's own
-# XenAPI driver (the compute probe) and verify runs it.
+# XenAPI driver (the compute probe) and verify runs it: the host's report, then an
+# instance's whole life through the driver.
 nova_probe      = true
-devstack_suites = ["test_devstack.py", "test_nova_probe.py"]
+devstack_suites = ["test_devstack.py", "test_nova_probe.py", "test_instance_driver.py"]

@@ -93,3 +93,5 @@ def fake_machine(root: Path) -> None:
         (nic / "mtu").write_text("1500\n")
     (root / "etc").mkdir()
     (root / "etc/hostname").write_text("debian\n")
+    (root / "dev").mkdir()
+    (root / "dev/sdb").touch()  # the disk sr-create names: SR.create refuses a device that is not there

@@ -65,3 +65,39 @@ def test_one_process_runner_and_one_place_for_file_writes():
         if opens > allowed_opens.get(rel, 0):
             found.append(f"{rel}: {opens} open(...) for writing")
     assert found == [], found
+
+
+ABOVE_CORE = ("stages", "machines", "images", "xenserver", "devstack", "commands", "sim", "suites")
+
+
+def _reaches_above_core(source: str) -> list[str]:
+    """Imports of a layer above core/, and module paths written as strings (importlib)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            names = [module] if node.level < 2 else [f"{module}.{a.name}" if module else a.name for a in node.names]
+            if node.level >= 2 or module.startswith("xenlab."):
+                found += [n for n in names if n.removeprefix("xenlab.").split(".")[0] in ABOVE_CORE]
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[:2][-1] in ABOVE_CORE
+                      and a.name.startswith("xenlab.")]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [node.value for layer in ABOVE_CORE if f"xenlab.{layer}" in node.value
+                      or node.value.startswith(f"..{layer}")]
+    return found
+
+
+def test_core_imports_nothing_above_it():
+    """core/ is the ground floor: no import, string or otherwise, of a layer above it."""
+    found = {p.name: hits for p in sorted((PACKAGE_DIR / "core").glob("*.py"))
+             if (hits := _reaches_above_core(p.read_text()))}
+    assert found == {}
+
+
+def test_the_core_scan_sees_every_way_up():
+    assert _reaches_above_core("from ..stages import lifecycle\n") == ["stages.lifecycle"]
+    assert _reaches_above_core("from .. import machines\n") == ["machines"]
+    assert _reaches_above_core("import xenlab.images.packer\n") == ["xenlab.images.packer"]
+    assert _reaches_above_core('target = "xenlab.stages.up:XENSERVER"\n') == ["xenlab.stages.up:XENSERVER"]
+    assert _reaches_above_core("from ..errors import ConfigError\nfrom . import files\n") == []

@@ -34,3 +34,16 @@ def lab(tmp_path_factory, request):
         yield the_lab
         the_lab.invoke("down", "--purge", timeout=900)
         say(request, f"\nlab timings (s): {the_lab.report_timings()}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The VM tier's order is stated, never implied by file order: each test carries a
+    `step` (its module's, or its own), and the tier runs by step, ties in file order.
+    A VM test without a step is a collection error."""
+    mine = [i for i, item in enumerate(items) if item.get_closest_marker("vm")]
+    for i in mine:
+        if items[i].get_closest_marker("step") is None:
+            raise pytest.UsageError(f"{items[i].nodeid}: a VM test needs @pytest.mark.step(N) (tests/vm/conftest.py)")
+    ordered = sorted((items[i] for i in mine), key=lambda item: item.get_closest_marker("step").args[0])
+    for i, item in zip(mine, ordered):
+        items[i] = item

@@ -15,7 +15,8 @@ import pytest
 from tests.support.standin_lab import INVOKE
 from xenlab.core.paths import PROJECT_DIR
 
-pytestmark = [pytest.mark.vm, pytest.mark.root]
+# After the cold lab built the boxes, before the lab is used and taken down (tests/vm/conftest.py).
+pytestmark = [pytest.mark.vm, pytest.mark.root, pytest.mark.step(20)]
 
 
 def manifest(cfg, name="standin"):

@@ -33,7 +33,8 @@ from xenlab.core.paths import PROJECT_DIR
 from xenlab.images import packer
 from xenlab.machines import labspec
 
-pytestmark = [pytest.mark.vm, pytest.mark.root]
+# After the cold lab built the boxes, before the lab is used and taken down (tests/vm/conftest.py).
+pytestmark = [pytest.mark.vm, pytest.mark.root, pytest.mark.step(30)]
 
 # Bounds, in seconds, for the stand-in under TCG: a boot and its first-boot units.
 BOOT_S = 600

@@ -1,10 +1,14 @@
 """`invoke lab` end to end on the stand-in flavour, and what the lab does next.
 
-The session's lab was made from nothing by one `invoke lab` (tests/integration/vm/
+The session's lab was made from nothing by one `invoke lab` (tests/vm/
 conftest.py). These tests read that run, then use the running lab: a no-op rerun,
 verify catching deliberately broken hosts and the fix it names, a refused password
 switch, `invoke down` and a plain `vagrant up` (the CI path) recording the same
-stages. They run in file order.
+stages. Each test's `step` says when it runs in the VM tier (tests/vm/conftest.py):
+10 reads the cold run; 20-30 are test_build.py and test_dom0_scripts.py (the built
+box); 40 reads the running lab; 50 breaks and mends it; 60-70 reuse and snapshot it;
+80 takes it down; 90 brings it up again by plain `vagrant up`; 100 restores the
+snapshot over it; 120 purges it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ def headers(out: str) -> list[str]:
     return re.findall(r"^==> ([a-z-]+): ", out, re.MULTILINE)
 
 
+@pytest.mark.step(10)
 def test_a_cold_lab_runs_each_stage_once_in_order(lab):
     done = lab.cold
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
@@ -49,6 +54,7 @@ def test_a_cold_lab_runs_each_stage_once_in_order(lab):
     assert "xenserver  ok" in done.stdout and "devstack   ok" in done.stdout
 
 
+@pytest.mark.step(10)
 def test_a_fresh_libvirtd_gets_the_storage_pool_vagrant_libvirt_would_make(lab):
     # The probe disk goes into the pool before Vagrant runs, so xenlab makes the pool itself.
     if "default" not in lab.libvirt.before["pools"]:
@@ -56,6 +62,7 @@ def test_a_fresh_libvirtd_gets_the_storage_pool_vagrant_libvirt_would_make(lab):
     assert "default" in lab.libvirt.names("pool-list", "--name")
 
 
+@pytest.mark.step(10)
 def test_the_boxes_are_built_packed_and_registered(lab):
     cfg = lab.cfg
     for name in ("standin", "standin-devstack"):
@@ -77,6 +84,7 @@ def test_the_boxes_are_built_packed_and_registered(lab):
     assert logs and "Waiting for SSH" in logs[0].read_text()
 
 
+@pytest.mark.step(40)
 def test_a_second_lab_is_a_noop_that_reports_status(lab):
     done = lab.invoke("lab", timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
@@ -86,6 +94,7 @@ def test_a_second_lab_is_a_noop_that_reports_status(lab):
     assert done.stdout.count("done ") >= 5
 
 
+@pytest.mark.step(40)
 def test_status_shows_machines_addresses_and_stages(lab):
     done = lab.invoke("status", "--json", timeout=300)
     assert done.returncode == 0, done.stderr
@@ -97,6 +106,7 @@ def test_status_shows_machines_addresses_and_stages(lab):
     assert all(s["done"] for s in info["stages"] if s["stage"] in lifecycle.names())
 
 
+@pytest.mark.step(40)
 def test_the_ssh_config_names_both_machines(lab):
     text = lab.cfg.paths.ssh_config.read_text()
     for machine in ("xenserver", "devstack"):
@@ -113,6 +123,7 @@ print(res["Status"], str(res.get("Value", ""))[:10])
 """
 
 
+@pytest.mark.step(40)
 def test_devstack_logs_in_to_xenapi_on_xenserver_over_the_private_network(lab, tmp_path):
     # The password travels on stdin, never in argv.
     (tmp_path / "probe.py").write_text(PROBE)
@@ -123,12 +134,14 @@ def test_devstack_logs_in_to_xenapi_on_xenserver_over_the_private_network(lab, t
     assert done.stdout.split() == ["Success", "OpaqueRef:"]
 
 
+@pytest.mark.step(40)
 def test_devstack_provisioning_ran_as_the_stand_in_says(lab):
     done = lab.ssh("devstack", "id stack && cat /opt/stack/devstack/XENLAB-STAND-IN")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "not a DevStack checkout" in done.stdout
 
 
+@pytest.mark.step(50)
 def test_a_non_executable_plugin_fails_verify_with_the_fix(lab):
     plugin = "/etc/xapi.d/plugins/xenhost.py"
     assert lab.ssh("xenserver", f"sudo chmod -x {plugin}").returncode == 0
@@ -141,6 +154,7 @@ def test_a_non_executable_plugin_fails_verify_with_the_fix(lab):
     assert lab.invoke("verify", timeout=600).returncode == 0
 
 
+@pytest.mark.step(50)
 def test_a_wrong_nova_option_fails_verify_with_the_fix(lab):
     nova = "/etc/nova/nova.conf"
     assert lab.ssh("devstack", f"sudo sed -i.bak 's/^check_host = False/check_host = True/' {nova}").returncode == 0
@@ -151,6 +165,38 @@ def test_a_wrong_nova_option_fails_verify_with_the_fix(lab):
     assert lab.invoke("verify", timeout=600).returncode == 0
 
 
+@pytest.mark.step(40)
+def test_verify_boots_an_instance_through_nova_s_driver_and_says_where(lab):
+    summary = [line.strip() for line in lab.cold.stdout.splitlines() if "instance lifecycle:" in line]
+    assert len(summary) == 1, lab.cold.stdout[-3000:]
+    for step in ("spawn", "reboot-soft", "reboot-hard", "power-off", "power-on", "snapshot", "destroy"):
+        assert re.search(rf"\b{step} \d+\.\d+ s\b", summary[0]), summary[0]
+    assert summary[0].endswith("(on the stand-in's simulated host: xenlab sim, no guest really runs)")
+
+
+@pytest.mark.step(50)
+def test_your_own_nova_with_a_planted_change_is_what_one_verify_exercises(lab, tmp_path):
+    from tests.support import nova_checkout
+    from xenlab.devstack import probe
+
+    checkout = nova_checkout.planted(probe.tree_dir(), tmp_path / "nova")
+    env = dict(lab.env)
+    lab.env["XENLAB_DEVSTACK_NOVA_SRC"] = str(checkout)
+    try:
+        done = lab.invoke("verify", timeout=900)
+    finally:
+        lab.env = env
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert f"your Nova: {checkout}/nova -> devstack:" in done.stdout and "probe restarted" in done.stdout
+    assert f"{nova_checkout.PLANTED_SUFFIX}', XenAPI named the host" in done.stdout  # the probe check sees it
+    assert "==> build" not in done.stdout  # nothing rebuilt
+    # The setting gone: the copy goes, the probe's Nova is its tree's again, verify passes.
+    done = lab.invoke("verify", timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "your Nova removed from the devstack machine" in done.stdout
+
+
+@pytest.mark.step(50)
 def test_a_changed_password_is_refused_never_taken_as_up_to_date(lab):
     env = dict(lab.env)
     lab.env["XENLAB_PASSWORD"] = "a-different-Pw1"
@@ -166,6 +212,7 @@ def test_a_changed_password_is_refused_never_taken_as_up_to_date(lab):
     assert "==> wire: up to date" in lab.invoke("wire", timeout=300).stdout
 
 
+@pytest.mark.step(60)
 def test_up_again_is_a_fast_no_op(lab):
     done = lab.invoke("up", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -174,6 +221,7 @@ def test_up_again_is_a_fast_no_op(lab):
     assert "vagrant up" not in done.stdout
 
 
+@pytest.mark.step(70)
 def test_a_snapshot_of_the_verified_lab_comes_back_in_seconds(lab):
     done = lab.invoke("snapshot", "--name", "ci", timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
@@ -187,6 +235,7 @@ def test_a_snapshot_of_the_verified_lab_comes_back_in_seconds(lab):
     assert lab.invoke("lab", timeout=600).stdout.count("up to date") == len(lifecycle.names())
 
 
+@pytest.mark.step(70)
 def test_snapshots_are_refused_for_a_lab_that_is_not_verified_or_a_bad_name(lab):
     done = lab.invoke("snapshot", "--name", "Bad Name", timeout=300)
     assert done.returncode == 2 and "snapshot name" in done.stderr
@@ -194,6 +243,7 @@ def test_snapshots_are_refused_for_a_lab_that_is_not_verified_or_a_bad_name(lab)
     assert done.returncode == 2 and "no snapshot 'nope'" in done.stderr and "ci" in done.stderr
 
 
+@pytest.mark.step(80)
 def test_down_keeps_the_box_images_and_forgets_the_machine_stages(lab):
     done = lab.invoke("down", timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -208,24 +258,26 @@ def test_down_keeps_the_box_images_and_forgets_the_machine_stages(lab):
     assert "build" in stages and not set(lifecycle.machine_span()) & set(stages)
 
 
+@pytest.mark.step(90)
 def test_plain_vagrant_up_records_the_stages_exactly_as_invoke_would(lab):
-    """The CI path: plain `vagrant up`; its triggers get --config from the lab spec."""
+    """The CI path: plain `vagrant up`. Its hook reads the lab spec Vagrant read, so an
+    environment that differs from the one `plan` saw changes nothing it records."""
     env = dict(lab.env)
-    del lab.env["XENLAB_CONFIG"]  # only the spec's hook command knows which config
+    del lab.env["XENLAB_CONFIG"]  # only the lab spec says which config
+    lab.env["XENLAB_XENSERVER_MEMORY_MB"] = "2048"  # not what plan rendered: ignored
     try:
         done = lab.vagrant("up")
     finally:
         lab.env = env
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
     out = done.stdout
-    assert out.count("==> wire: ") == 1  # wired once, in the trigger after xenserver
-    # Both machines boot at once; only devstack's provisioning waited for wire's files.
-    # (The hand-off's own line may come after devstack's next lines: separate pipes.)
-    assert out.index("devstack: Creating domain") < out.index("==> wire: ")
-    assert "xenlab: devstack boots now; its provisioning waits for wire" in out
-    assert "devstack: Running provisioner: wait-for-wire" in out
-    assert out.index("==> wire: ") < out.index("local.conf installed as")
-    assert "xenlab: wire's files handed to devstack" in out
+    assert out.count("==> wire: ") == 1  # wired once, when devstack's provisioning began
+    # Both machines boot at once; devstack's provisioning ran wire once xenserver was up,
+    # then got wire's files over its own SSH connection: no marker file, no `vagrant rsync`.
+    assert out.index("devstack: Creating domain") < out.index("xenlab: up-xenserver recorded")
+    assert out.index("xenlab: up-xenserver recorded") < out.index("==> wire: ")
+    assert out.index("==> wire: ") < out.index("file(s) given to devstack") < out.index("local.conf installed as")
+    assert "rsync" not in out and "WIRE-" not in out
     records = State(lab.cfg.paths.state).stages
     assert [n for n in lifecycle.machine_span() if n in records] == lifecycle.machine_span()
     assert records["up-xenserver"]["by"] == records["up-devstack"]["by"] == "vagrant"
@@ -238,6 +290,7 @@ def test_plain_vagrant_up_records_the_stages_exactly_as_invoke_would(lab):
     assert all(f"==> {stage}: up to date" in again.stdout for stage in lifecycle.machine_span()), again.stdout
 
 
+@pytest.mark.step(100)
 def test_a_snapshot_outlives_down_and_a_later_lab_and_lab_restores_it(lab):
     """Over the machines plain `vagrant up` made since: other domains, other addresses."""
     def uuids():
@@ -255,10 +308,12 @@ def test_a_snapshot_outlives_down_and_a_later_lab_and_lab_restores_it(lab):
     assert uuids() == saved  # the later lab's domains gave way to the snapshot's
 
 
+@pytest.mark.step(110)
 def test_the_secret_stays_out_of_output_and_public_files(lab):
     assert_no_leak(lab.env["XENLAB_PASSWORD"], lab.root, *lab.outputs)
 
 
+@pytest.mark.step(120)
 def test_down_purge_leaves_no_domain_volume_network_or_snapshot(lab):
     done = lab.invoke("down", "--purge", timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr

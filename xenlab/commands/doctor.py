@@ -11,7 +11,7 @@ import os
 import shutil
 from dataclasses import asdict, dataclass
 
-from ..core import console, flavours, hosttools, kvm, proc
+from ..core import console, hosttools, kvm, proc
 from ..stages import lifecycle
 from ..core.proc import tool_version
 from ..errors import HostError, ToolError
@@ -32,7 +32,7 @@ ALL_STAGES = (*lifecycle.names(), "doctor")
 
 
 def _lab_tags(cfg) -> set[str]:
-    return hosttools.lab_tags(cfg.lab.provider, flavours.load(cfg).packer_build)
+    return hosttools.lab_tags(cfg.lab.provider, cfg.flavour.packer_build)
 
 
 def check_tools(cfg, stages=ALL_STAGES, versions: bool = True) -> list[Finding]:
@@ -76,7 +76,7 @@ def check_kvm(cfg) -> list[Finding]:
                                         "falling back to TCG software emulation (slow)"))
     if cfg.lab.accelerator == "kvm" and not finding.usable:
         out.append(Finding("accelerator", FAIL, "lab.accelerator is 'kvm' but KVM is unusable: set it to auto or tcg"))
-    flavour = flavours.load(cfg)
+    flavour = cfg.flavour
     if flavour.needs_kvm:
         if not finding.usable and cfg.lab.accelerator == "tcg":
             # Asked for by name: allowed, but said plainly.
@@ -132,7 +132,7 @@ def check_memory(cfg) -> list[Finding]:
 def check_disk(cfg) -> list[Finding]:
     cfg.root.mkdir(parents=True, exist_ok=True)
     free_gb = shutil.disk_usage(cfg.root).free // 2**30
-    need_gb = flavours.load(cfg).disk_gb_needed  # box + images + build copy
+    need_gb = cfg.flavour.disk_gb_needed  # box + images + build copy
     return [Finding("disk", OK if free_gb >= need_gb else WARN,
                     f"{free_gb} GiB free under {cfg.root}, about {need_gb} GiB needed")]
 
@@ -157,7 +157,7 @@ def check_uplink(cfg) -> list[Finding]:
 
     Asks the kernel's routing table only; sends no packet.
     """
-    if not flavours.load(cfg).needs_uplink or cfg.iso.path:
+    if not cfg.flavour.needs_uplink or cfg.iso.path:
         return []
     try:
         proc.run([hosttools.tool("ip").find() or "ip", "route", "get", "1.1.1.1"], timeout=5, quiet=True)

@@ -8,17 +8,29 @@ from ..core import console
 from ..errors import ConfigError, HostError
 
 
-def serve(cfg, port: str | int = 8080, pool_size: str | int = 1, plugin_dir: str | None = None) -> None:
+def checked(port: str | int, pool_size: str | int) -> tuple[int, int]:
+    """The options, in the simulator's own ranges (sim/options.py): checked before the
+    config is read, which may generate the lab's password."""
     from ..sim import options
+
+    try:
+        return options.port(port), options.pool_size(pool_size)
+    except ValueError as exc:
+        raise ConfigError(f"sim: {exc}") from None
+
+
+def serve(cfg, port: int = 8080, pool_size: int = 1, plugin_dir: str | None = None) -> None:
     from ..sim.api import Api
     from ..sim.server import BANNER, make_server, serve_until_stopped
 
-    try:
-        port, pool_size = options.port(port), options.pool_size(pool_size)
-    except ValueError as exc:
-        raise ConfigError(f"sim: {exc}") from None
     plugins = Path(plugin_dir) if plugin_dir else cfg.paths.sim_plugins
-    plugins.mkdir(parents=True, exist_ok=True)
+    where = f"--plugin-dir {plugin_dir}" if plugin_dir else f"plugin directory {plugins}"
+    try:
+        plugins.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file, a device, a dangling link
+        raise ConfigError(f"sim: {where}: not a directory") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"sim: {where}: {getattr(exc, 'strerror', None) or exc}") from None
     api = Api(cfg.credentials.xenapi_user, cfg.password.get_secret_value(), plugins, "127.0.0.1", pool_size)
     try:
         server = make_server(api, "127.0.0.1", port)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,8 +34,8 @@ from pydantic import (
 )
 
 from ..errors import ConfigError
-from . import console, password as password_mod
-from .paths import FLAVOUR_DIR, LabPaths
+from . import console, flavours as flavours_mod, password as password_mod
+from .paths import FLAVOUR_DIR, SHARED_ENTRIES, LabPaths
 from .files import read_text
 from .console import shown
 
@@ -51,16 +52,31 @@ FLAVOUR_SUFFIX = ".pkrvars.hcl"
 # Private ranges only: the lab's network lives on the host, beside its others.
 PRIVATE_NETS = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
-Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")]
+
+def matching(regex: str, what: str, max_length: int | None = None):
+    """A str that the whole of `regex` matches (fullmatch: a trailing newline fails,
+    whichever engine; `$` alone lets one through in Python's re)."""
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value[:80]!r} is not {what}")
+        return value
+
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(check)]
+
+
+Name = matching(r"[a-z0-9][a-z0-9-]{0,30}", "a name (a-z, 0-9 and -, up to 31 characters)")
 # Full-length digests only: a shortened one cannot be checked.
-Checksum = Annotated[str, StringConstraints(
-    pattern=r"^$|^(?i:md5:[0-9a-f]{32}|sha1:[0-9a-f]{40}|sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$"
-            r"|^file:(https?://|/)\S+$")]
-UserName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_-]{0,31}$")]
+Checksum = matching(r"|(?i:md5:[0-9a-f]{32}|sha1:[0-9a-f]{40}|sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})"
+                    r"|file:(https?://|/)\S+", "sha256:<hex> (md5, sha1, sha512; the whole digest) or file:<url>")
+UserName = matching(r"[a-z_][a-z0-9_-]{0,31}", "a user name (a-z, 0-9, _ and -, up to 32 characters)")
 # Vagrant box names: `org/name` or `name`, nothing a shell or the Vagrantfile would split.
-BoxName = Annotated[str, StringConstraints(pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$")]
-LibvirtUri = Annotated[str, StringConstraints(pattern=r"^[a-z]+(\+[a-z]+)?://[^\s]*$", max_length=512)]
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+BoxName = matching(r"|[A-Za-z0-9][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63})?", "a box name (org/name)")
+LibvirtUri = matching(r"[a-z]+(\+[a-z]+)?://\S*", "a libvirt URI (qemu:///system)", max_length=512)
+IsoUrl = matching(r"|(https?|file)://\S+", "an http(s):// or file:// URL", max_length=2048)
+Version = matching(r"\d+\.\d+\.\d+", "a version (x.y.z)")
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def host_name_or_ipv4(value: str) -> str:
@@ -71,7 +87,7 @@ def host_name_or_ipv4(value: str) -> str:
     if all(label.isdigit() for label in labels):
         ipaddress.IPv4Address(value)  # raises ValueError with the reason
         return value
-    if len(value) > 253 or not all(_LABEL.match(label) for label in labels):
+    if len(value) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ValueError(f"{value!r} is neither an IPv4 address nor a host name")
     return value
 
@@ -90,22 +106,29 @@ class Lab(Section):
     # auto: KVM when a probe shows a guest kernel really runs under it, else TCG.
     accelerator: Literal["auto", "kvm", "tcg"] = "auto"
 
+    @field_validator("name")
+    @classmethod
+    def _not_shared(cls, value: str) -> str:
+        # A lab's folder is .xenlab/<name>, beside what the labs share there.
+        if value in SHARED_ENTRIES:
+            raise ValueError(f"{value!r} is taken: .xenlab/{value} holds {SHARED_ENTRIES[value]} (choose another name)")
+        return value
+
 
 class Iso(Section):
     # Empty url and path: the flavour's own published ISO and checksum.
-    url: Annotated[str, StringConstraints(max_length=2048)] = ""
+    url: IsoUrl = ""
     path: Annotated[str, StringConstraints(max_length=4096)] = ""
     # "sha256:<hex>" or Packer's "file:<url of a checksum file>".
     checksum: Checksum = ""
 
     @model_validator(mode="after")
     def _one_source(self) -> "Iso":
+        # "<field>: why" names the field, so the error names where its value came from.
         if self.url and self.path:
-            raise ValueError("set either url or path, not both")
-        if self.url and not re.match(r"^(https?|file)://\S+$", self.url):
-            raise ValueError(f"url must be http(s):// or file://, got {self.url[:80]!r}")
+            raise ValueError("path: set either url or path, not both")
         if self.url and not self.checksum:
-            raise ValueError("a url needs a checksum (sha256:<hex> or file:<checksum url>)")
+            raise ValueError("url: a url needs a checksum (sha256:<hex> or file:<checksum url>)")
         return self
 
 
@@ -126,7 +149,10 @@ class DevStack(Section):
     cpus: int = Field(2, ge=1, le=64)
     release: DevStackRelease = "train"
     user: UserName = "stack"
-    os_xenapi_version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")] = "0.3.4"
+    os_xenapi_version: Version = "0.3.4"
+    # Your own Nova checkout (e.g. "~/src/nova"): the stand-in's driver runs from its nova/
+    # package, synced in by verify; on DevStack flavours it is NOVA_REPO. Empty: Nova as released.
+    nova_src: Annotated[str, StringConstraints(max_length=4096)] = ""
 
 
 class Network(Section):
@@ -204,6 +230,8 @@ class Config(BaseModel):
     config_path: Path | None  # the xenlab.toml read, if any
     password: SecretStr
     password_source: str  # "XENLAB_PASSWORD", a file path, or "generated"
+    # The lab's flavour file, read once per command (python-hcl2 is slow to start).
+    flavour: flavours_mod.Flavour
 
     # Shortcuts, so callers read cfg.lab.name rather than cfg.settings.lab.name.
     @property
@@ -246,17 +274,20 @@ class Config(BaseModel):
     def workdir(self) -> Path:
         return self.paths.workdir
 
-    @property
-    def flavour_file(self) -> Path:
-        return FLAVOUR_DIR / f"{self.lab.flavour}{FLAVOUR_SUFFIX}"
+    def _local_path(self, value: str) -> Path | None:
+        """A path setting: `~` expanded, relative to the config's directory; None when empty."""
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.root / path
 
     @property
     def iso_path(self) -> Path | None:
-        """iso.path as a file: `~` expanded, relative to the config's directory."""
-        if not self.iso.path:
-            return None
-        path = Path(self.iso.path).expanduser()
-        return path if path.is_absolute() else self.root / path
+        return self._local_path(self.iso.path)
+
+    @property
+    def nova_src_path(self) -> Path | None:
+        return self._local_path(self.devstack.nova_src)
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as plain data, safe to render or print (no secret)."""
@@ -274,10 +305,14 @@ def _key_path(loc: tuple) -> str:
     return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
 
 
+def _problem(err: Mapping[str, Any]) -> str:
+    return "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+
+
 def _first_error(exc: ValidationError, origins: Mapping[str, str]) -> ConfigError:
     err = exc.errors()[0]
     key = _key_path(err["loc"])
-    problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    problem = _problem(err)
     # A section's own check names its field first ("cidr: ..."): make that the key.
     section_model = Settings.model_fields.get(key)
     field, _, rest = problem.partition(": ")
@@ -329,7 +364,7 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]
             # so that the model itself can stay strict about TOML types.
             value = TypeAdapter(field.annotation).validate_python(environ[name], strict=False)
         except ValidationError as exc:
-            raise ConfigError(f"config error: {name}: {exc.errors()[0]['msg']}") from None
+            raise ConfigError(f"config error: {name}: {section}.{key}: {_problem(exc.errors()[0])}") from None
         out.setdefault(section, {})[key] = value
         origins[f"{section}.{key}"] = name
     return out, origins
@@ -405,13 +440,40 @@ def load(
             f"config error: {where + ': ' if where else ''}lab.flavour: unknown flavour "
             f"{settings.lab.flavour[:40]!r} (available: {', '.join(flavours) or 'none'})"
         )
-    cfg_paths = LabPaths(root, settings.lab.name)
-    password, source = password_mod.resolve(settings.credentials.password_file, root, cfg_paths, environ)
-    console.register_secret(password)
-    cfg = Config(settings=settings, root=root, config_path=config_path.absolute() if config_path else None,
-                 password=SecretStr(password), password_source=source)
+    cfg = _config(settings, root, config_path.absolute() if config_path else None, environ)
     _check_iso_path(cfg, origins.get("iso.path") or origins.get("", ""))
+    _check_nova_src(cfg, origins.get("devstack.nova_src") or origins.get("", ""))
     return cfg
+
+
+def _config(settings: Settings, root: Path, config_path: Path | None, environ: Mapping[str, str]) -> Config:
+    """Settings made a Config: the lab's password resolved, the flavour file read."""
+    password, source = password_mod.resolve(settings.credentials.password_file, root,
+                                            LabPaths(root, settings.lab.name), environ)
+    console.register_secret(password)
+    return Config(settings=settings, root=root, config_path=config_path, password=SecretStr(password),
+                  password_source=source,
+                  flavour=flavours_mod.load_file(FLAVOUR_DIR / f"{settings.lab.flavour}{FLAVOUR_SUFFIX}"))
+
+
+def from_spec(spec_path: str | os.PathLike, environ: Mapping[str, str] | None = None) -> Config:
+    """The Config a lab spec (`plan`'s lab.json) was rendered from: its settings, root and
+    config path as they were then, whatever xenlab.toml and XENLAB_* say now; only the
+    password is resolved again, as `load` resolves it (it is never in the spec)."""
+    import json
+
+    path = Path(spec_path)
+    what = f"lab spec {shown(path)}"
+    try:
+        data = json.loads(read_text(path, what, MAX_CONFIG_BYTES))["config"]
+        settings = Settings.model_validate(data["settings"])
+        root = Path(data["root"])
+        config_path = Path(data["config_path"]) if data["config_path"] else None
+    except (ValueError, KeyError, TypeError) as exc:
+        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+        raise ConfigError(f"config error: {what}: not a lab spec xenlab can read ({reason[:120]}): "
+                          "run `invoke plan` again") from None
+    return _config(settings, root, config_path, os.environ if environ is None else environ)
 
 
 def _check_iso_path(cfg: Config, where: str) -> None:
@@ -426,3 +488,26 @@ def _check_iso_path(cfg: Config, where: str) -> None:
     if not regular:
         raise ConfigError(f"config error: {where + ': ' if where else ''}iso.path: {shown(path)} is not a "
                           "regular file")
+
+
+# Nova's XenAPI driver, which a checkout must still have (removed in Victoria, nova 22).
+NOVA_XENAPI_DRIVER = "nova/virt/xenapi/driver.py"
+
+
+def _check_nova_src(cfg: Config, where: str) -> None:
+    path = cfg.nova_src_path
+    if path is None:
+        return
+    what = f"config error: {where + ': ' if where else ''}devstack.nova_src: {shown(path)}"
+    try:
+        kind = "dir" if path.is_dir() else "other" if path.exists() else "none"
+        package, driver = (path / "nova" / "__init__.py").is_file(), (path / NOVA_XENAPI_DRIVER).is_file()
+    except (OSError, ValueError) as exc:  # e.g. a NUL in the value
+        raise ConfigError(f"{what}: not a usable path ({exc})") from None
+    if kind != "dir":
+        raise ConfigError(f"{what}: {'not a directory' if kind == 'other' else 'no such directory'}")
+    if not package:
+        raise ConfigError(f"{what} is not a Nova checkout (no nova/__init__.py)")
+    if not driver:
+        raise ConfigError(f"{what} has no {NOVA_XENAPI_DRIVER}: the XenAPI driver was removed in Victoria "
+                          "(check out ussuri-eol or older)")

@@ -2,10 +2,10 @@
 
 A flavour is data, for Packer (ISO, checksum, boot line, installer quirks) and for
 xenlab (is it a stand-in, how long its stages may take, which devstack box and
-verify suites go with it, what the host needs). Every variable is declared in
-packer/variables.pkr.hcl, so Packer reads the same file without a warning, and
-adding a version is adding one file. Python reads behaviour from here and never
-compares flavour names.
+verify suites go with it, what the host needs). Packer gets its part through the
+variable file `plan` renders (xenlab/images/packer.py PACKER_FIELDS), so
+packer/variables.pkr.hcl declares only what its templates use, and adding a version
+is adding one file. Python reads behaviour from here and never compares flavour names.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ from .paths import FLAVOUR_DIR, cache_dir
 PARSED_SHAPE = "plain-1"
 
 SUFFIX = ".pkrvars.hcl"
+# What verify runs on a devstack host where stack.sh ran (packer/variables.pkr.hcl says the same):
+# its config, Nova's compute service, and a server booted through the OpenStack API.
+DEVSTACK_SUITES = ("test_devstack.py", "test_devstack_services.py", "test_instance_server.py")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Flavour:
     disk_bus: str = "ide"
     # The IDE disk's serial, set alike in the build and the lab ("" leaves QEMU's own).
     disk_serial: str = ""
+    # How long Packer waits for SSH into the installed host (the install runs first).
+    install_timeout: str = "90m"
     # The devstack machine's box, and boxes this build makes besides the flavour's own.
     devstack_box: str = "generic/ubuntu1804"
     companion_boxes: tuple[str, ...] = ()
@@ -63,7 +68,7 @@ class Flavour:
     needs_uplink: bool = True
     disk_gb_needed: int = 25
     # The deployment suites verify runs on the devstack host (xenlab/suites/).
-    devstack_suites: tuple[str, ...] = field(default=("test_devstack.py", "test_devstack_services.py"))
+    devstack_suites: tuple[str, ...] = field(default=DEVSTACK_SUITES)
     # The devstack machine gets Nova's compute probe (xenlab/devstack/probe.py): where
     # stack.sh cannot run, Nova's own driver still shows it can report the host.
     nova_probe: bool = False
@@ -151,7 +156,7 @@ def read(path: Path) -> dict[str, Any]:
 
 
 _TYPES = {name: hint for name, hint in typing.get_type_hints(Flavour).items() if name not in ("name", "path")}
-PACKER_ONLY = {"flavour", "install_timeout"}
+PACKER_ONLY = {"flavour"}
 
 
 def _typed(value, hint) -> bool:
@@ -176,12 +181,7 @@ def load_file(path: Path) -> Flavour:
             kind = "list of strings" if typing.get_origin(types[key]) is tuple else types[key].__name__
             raise ConfigError(f"flavour file {path}: {key} = {value!r} is not a {kind}")
     name = data.pop("flavour", path.name[: -len(SUFFIX)])
-    data.pop("install_timeout", None)  # Packer's alone
     return Flavour(name=name, path=path, **data)
-
-
-def load(cfg) -> Flavour:
-    return load_file(cfg.flavour_file)
 
 
 def all_flavours() -> list[Flavour]:

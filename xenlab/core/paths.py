@@ -33,6 +33,16 @@ def cache_dir() -> Path:
     return Path(base) / "xenlab"
 
 
+# What .xenlab/ holds beside the labs' folders (LabPaths' shared paths): no lab can be
+# called so (config refuses the name), and no such entry can take a lab's name.
+SHARED_ENTRIES = {
+    "active": "which lab a plain `vagrant up` brings up",
+    "boxes": "the boxes every lab shares",
+    "packer_cache": "Packer's download cache",
+    "iso-digests.json": "the digests of local ISO files",
+}
+
+
 class LabPaths:
     """The paths of one lab: `LabPaths(root, name)`, root being the config's directory."""
 
@@ -108,16 +118,8 @@ class LabPaths:
         return self._in("devstack", "nova.conf")
 
     @property
-    def devstack_files(self) -> Path:  # wire: synced into the devstack machine
+    def devstack_files(self) -> Path:  # wire: what the devstack machine is given
         return self._in("devstack")
-
-    @property
-    def wire_pending(self) -> Path:  # up (plain `vagrant up`): wire's files are still to come
-        return self.devstack_files / "WIRE-PENDING"
-
-    @property
-    def wire_failed(self) -> Path:  # up (plain `vagrant up`): why they will not come
-        return self.devstack_files / "WIRE-FAILED"
 
     @property
     def facts(self) -> Path:  # wire: what XenAPI said about the host

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.shell import quote
+from . import nova_src
 
 OS_XENAPI_GIT = "https://opendev.org/x/os-xenapi"
 
@@ -54,6 +55,10 @@ PLUGIN_IMAGE_URLS = (
     "http://download.cirros-cloud.net/0.3.5/cirros-0.3.5-x86_64-uec.tar.gz",
 )
 
+# Your own Nova (devstack.nova_src) on DevStack flavours: the checkout, synced into the
+# machine here, is what stack.sh clones (NOVA_REPO), at the branch it has checked out.
+NOVA_REPO_IN_MACHINE = "/opt/stack/xenlab-nova-src"
+
 # The passwords stack.sh prompts for when they are unset (a lab never waits on stdin).
 PROMPTED = ("ADMIN_PASSWORD", "DATABASE_PASSWORD", "RABBIT_PASSWORD", "SERVICE_PASSWORD")
 
@@ -72,9 +77,18 @@ def release(cfg) -> Release:
     return RELEASES[cfg.devstack.release]
 
 
+def own_nova(cfg) -> tuple[str, str] | None:
+    """NOVA_REPO and NOVA_BRANCH for your own Nova, when devstack.nova_src names a checkout on a
+    branch and stack.sh runs (where Nova's probe stands for nova-compute, verify syncs it instead)."""
+    src = None if cfg.flavour.nova_probe else cfg.nova_src_path
+    name = nova_src.branch(src) if src else None
+    return (NOVA_REPO_IN_MACHINE, name) if name else None
+
+
 def render_local_conf(cfg) -> str:
     rel = release(cfg)
     pw = quote(cfg.password.get_secret_value())
+    nova = own_nova(cfg)
     lines = [
         f"# DevStack local.conf for xenlab lab {cfg.lab.name!r}, rendered by `xenlab wire`.",
         f"# Release {rel.name} ({rel.ref}, Ubuntu {rel.ubuntu}): {rel.note}.",
@@ -83,7 +97,8 @@ def render_local_conf(cfg) -> str:
         *(f"{name}={pw}" for name in PROMPTED),
         f"HOST_IP={cfg.network.devstack_ip}" if not cfg.wire.host else "# HOST_IP: DevStack's own guess",
         f"USE_PYTHON3={rel.use_python3}",
-        *(f"{project}_BRANCH={rel.ref}" for project in PINNED),
+        *(f"{project}_BRANCH={rel.ref}" for project in PINNED if not (nova and project == "NOVA")),
+        *([f"NOVA_REPO={nova[0]}", f"NOVA_BRANCH={quote(nova[1])}"] if nova else []),
         "VIRT_DRIVER=xenserver",
         f"XENAPI_CONNECTION_URL={connection_url(cfg)}",
         f"XENAPI_USER={cfg.credentials.xenapi_user}",

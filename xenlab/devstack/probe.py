@@ -172,10 +172,12 @@ def command(tree: str | Path, nova_conf: str | Path, script: str | Path = SCRIPT
 
 
 # Asks the probe service for a report: connects (the service may still be starting:
-# retried, bounded), reads the answer to its end, prints it. Standard library only.
+# retried, bounded), sends the request line if there is one, reads the answer to its
+# end, prints it. Standard library only.
 ASK = """\
 import socket, sys, time
 path, limit = sys.argv[1], float(sys.argv[2])
+request = sys.argv[3].encode() + b"\\n" if len(sys.argv) > 3 else b""
 deadline = time.monotonic() + limit
 while True:
     s = socket.socket(socket.AF_UNIX)
@@ -188,6 +190,9 @@ while True:
         if time.monotonic() >= deadline:
             sys.exit("nova-probe service: no answer on %s within %.0f s (%s)" % (path, limit, exc))
         time.sleep(1)
+if request:
+    s.sendall(request)
+    s.shutdown(socket.SHUT_WR)
 data = b""
 while True:
     chunk = s.recv(65536)
@@ -198,6 +203,6 @@ sys.stdout.write(data.decode())
 """
 
 
-def ask(socket_path: str | Path, timeout: float = 240, python: str = GUEST_PYTHON) -> list[str]:
-    """argv that asks a running probe service for a fresh report."""
-    return [python, "-S", "-c", ASK, str(socket_path), str(timeout)]
+def ask(socket_path: str | Path, timeout: float = 240, python: str = GUEST_PYTHON, request: str = "") -> list[str]:
+    """argv that asks a running probe service for a fresh report (or, with `request`, that line's answer)."""
+    return [python, "-S", "-c", ASK, str(socket_path), str(timeout), *([request] if request else [])]

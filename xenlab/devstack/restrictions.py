@@ -2,11 +2,11 @@
 otherwise: nova/virt/xenapi/driver.py at nova 21.x, NotSupportedWithOption), found
 in a DevStack local.conf and/or a nova.conf.
 
-nova.conf text is read by oslo.config itself, with Nova's own types and defaults
-for the options judged here (nova 21.2.4, nova/conf/compute.py, netconf.py,
-xenserver.py), so quotes, `:`, continuation lines, section-name case, `$`
-substitution and invalid values get Nova's reading; a value Nova cannot read is a
-finding (nova-compute does not start). A local.conf keeps DevStack's own rules:
+nova.conf text is read by oslo.config itself, with every option Nova 21.2.4 registers
+(nova_options.json: each group, name, type and default, generated from Nova's own
+definitions), so quotes, `:`, continuation lines, section-name case, `$my_ip` and
+other substitutions, and invalid values get Nova's reading; a value Nova cannot read
+is a finding (nova-compute does not start). A local.conf keeps DevStack's own rules:
 meta sections, localrc read as shell, and its post-config body for nova.conf,
 which is nova.conf text on top of what DevStack's xenserver plugin writes.
 
@@ -16,6 +16,7 @@ that `check-config`, `wire` and the verify suites share one judgement.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shlex
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from ..core.files import NotRegular, TooLarge, read_regular
 from ..errors import ConfigError
+from . import nova_options
 
 # local.conf meta sections whose body is nova.conf text.
 NOVA_TARGETS = {"$NOVA_CONF", "$NOVA_CPU_CONF", "/etc/nova/nova.conf", "/etc/nova/nova-cpu.conf"}
@@ -35,8 +37,10 @@ MAX_BYTES = 8 * 2**20  # Nova's whole sample config is well under 1 MiB
 # What lib/nova_plugins/hypervisor-xenserver writes into nova.conf before
 # post-config is merged (DevStack train/ussuri): the body goes on top.
 DEVSTACK_BASE = "[DEFAULT]\ncompute_driver = xenapi.XenAPIDriver\nflat_injected = False\n"
-SECRET_OPTIONS = {"connection_password"}
 SUBSTITUTION = "a `$` in it names no option Nova has, or leads back to itself; a literal `$` is written `$$`"
+# oslo.config logs a deprecated name it reads (`logdir` for log-dir), as into Nova's log: here
+# that is no finding (Nova reads it), and no line on stderr (logging's last resort) either.
+logging.getLogger("oslo_config").addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -51,26 +55,6 @@ class Finding:
         if not self.option:
             return f"{self.file}: {self.why}"
         return f"{self.file}: [{self.section}] {self.option} = {self.value or '(unset)'}: {self.why}"
-
-
-def nova_options():
-    """(group, options) Nova registers for what is judged here, with Nova's types and defaults."""
-    from oslo_config import cfg
-
-    return [
-        (None, [
-            cfg.StrOpt("compute_driver"),  # nova/conf/compute.py
-            cfg.StrOpt("default_ephemeral_format"),  # nova/conf/compute.py
-            cfg.BoolOpt("flat_injected", default=False),  # nova/conf/netconf.py
-        ]),
-        ("xenserver", [  # nova/conf/xenserver.py
-            cfg.StrOpt("connection_url"),
-            cfg.StrOpt("connection_username", default="root"),
-            cfg.StrOpt("connection_password", secret=True),
-            cfg.BoolOpt("check_host", default=True),
-            cfg.BoolOpt("independent_compute", default=False),
-        ]),
-    ]
 
 
 @contextmanager
@@ -95,8 +79,7 @@ class NovaConf:
         from oslo_config import cfg
 
         self.conf = cfg.ConfigOpts()
-        for group, opts in nova_options():
-            self.conf.register_opts(opts, group=group)
+        nova_options.register(self.conf)
         with _in_memory(text) as path:
             try:
                 self.conf(args=[], prog="nova-compute", default_config_files=[path], default_config_dirs=[],
@@ -196,7 +179,7 @@ def check_nova(name: str, text: str, in_local_conf: bool = False) -> list[Findin
         got, bad = conf.get(group, option)
         if bad:
             # A password's value is never shown, nor quoted by oslo.config's reason.
-            secret = option in SECRET_OPTIONS
+            secret = (group or "DEFAULT", option) in nova_options.secrets()
             add(group, option, "(hidden)" if secret else conf.written(group, option),
                 f"Nova cannot read it ({SUBSTITUTION if secret else bad}): nova-compute does not start")
         return got, bad

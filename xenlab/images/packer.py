@@ -1,10 +1,10 @@
 """Driving Packer: the template directory, its variables, and the version gate.
 
 The templates in packer/ are plain HCL2, never rendered: values reach them as
-variables. Non-secret values from the config go in a rendered JSON var file
-(`packer.pkrvars.json`, a plan artifact); per-build paths go as `-var`; the one
-secret goes through the environment (PKR_VAR_root_password), which Packer reads
-and `ps` does not show.
+variables. Non-secret values from the flavour file and the config go in a rendered
+JSON var file (`packer.pkrvars.json`, a plan artifact); per-build paths go as `-var`;
+the one secret goes through the environment (PKR_VAR_root_password), which Packer
+reads and `ps` does not show.
 """
 
 from __future__ import annotations
@@ -78,10 +78,17 @@ def source(cfg, flavour) -> str:
     return f"{flavour.packer_build}.{builder}.{flavour.packer_build}"
 
 
+# The flavour's fields Packer's templates read (packer/variables.pkr.hcl); the rest is xenlab's.
+PACKER_FIELDS = ("kind", "iso_url", "iso_checksum", "boot_wait", "boot_command", "install_timeout", "disk_bus")
+
+
 def variables(cfg) -> dict:
-    """Non-secret variable values from the config: pure, so `plan` can render them."""
+    """Non-secret variable values from the flavour and the config: pure, so `plan` can render them."""
     accel = kvm.accelerator(cfg.lab.accelerator)
+    flavour = cfg.flavour
     return {
+        "flavour": flavour.name,
+        **{name: list(v) if isinstance(v := getattr(flavour, name), tuple) else v for name in PACKER_FIELDS},
         "memory_mb": cfg.xenserver.memory_mb,
         "cpus": cfg.xenserver.cpus,
         "disk_gb": cfg.xenserver.disk_gb,
@@ -107,8 +114,7 @@ def secret_env(cfg) -> dict[str, str]:
 
 
 def argv(command: str, cfg, flavour, extra: dict[str, str], flags: tuple = ()) -> list[str]:
-    args = ["packer", command, *flags, f"-only={source(cfg, flavour)}",
-            f"-var-file={flavour.path}", f"-var-file={cfg.paths.packer_vars}"]
+    args = ["packer", command, *flags, f"-only={source(cfg, flavour)}", f"-var-file={cfg.paths.packer_vars}"]
     args += [f"-var={key}={value}" for key, value in sorted(extra.items())]
     return args + [str(PACKER_DIR)]
 

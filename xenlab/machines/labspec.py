@@ -1,10 +1,12 @@
 """The lab spec: the one file the top-level Vagrantfile reads.
 
-The Vagrantfile holds no settings of its own; everything it needs is here,
-rendered from the Config and the flavour: boxes, machine shapes, the provider's
-knobs, the provisioning scripts, where `wire` leaves the files the devstack
-machine needs, and the command its triggers run (`xenlab vagrant-hook`, with this
-lab's config). No secret goes in (it is world-readable).
+The Vagrantfile holds no settings and no machine of its own; everything it needs
+is here, rendered from the Config and the flavour: the machines (one row each in
+TABLE: name, stage, box, shape, provisioning), the provider's knobs, the files a
+machine is given before its provisioning, the settings the triggers' hook rebuilds
+the Config from (`config`: the hook reads this file and nothing else, but the
+password), and the command the triggers run (`xenlab vagrant-hook`). No secret
+goes in (it is world-readable).
 
 The Vagrantfile finds the spec through $XENLAB_LAB_SPEC (a path, set by
 `invoke up`), else $XENLAB_LAB (a lab name), else `.xenlab/active`, the
@@ -15,13 +17,53 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import dataclass
 
-from ..core import flavours, kvm
+from ..core import kvm
+from ..errors import ConfigError
 from ..devstack import conf as devstack_conf
 from ..core.paths import VAGRANT_SCRIPTS, VENV_BIN
 
-SPEC_VERSION = 3
-MACHINES = ("xenserver", "devstack")
+SPEC_VERSION = 4
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One machine of the lab: what the Vagrantfile defines, the stage that brings it
+    up, and how it is provisioned."""
+
+    name: str
+    stage: str  # the lifecycle stage that brings it up
+    summary: str
+    primary: bool = False
+    # Runs Xen as a guest: the provider's nested-virtualisation shape, the flavour's
+    # disk bus and NIC, and no Vagrant-managed hostname (see the Vagrantfile).
+    xen_host: bool = False
+    # Machines that boot beside it, unprovisioned, when its stage runs: their boot
+    # overlaps this one's and only their provisioning waits.
+    boots_with: tuple[str, ...] = ()
+    # LabPaths files uploaded into it before its provisioning (wire renders them).
+    files: tuple[str, ...] = ()
+    # The machine whose stage must be done before the stages that feed this one run
+    # (on a plain `vagrant up` its provisioning waits for that machine to be up).
+    fed_after: str = ""
+    # It is given Nova's compute probe when the flavour says so.
+    gets_probe: bool = False
+
+
+TABLE: tuple[Machine, ...] = (
+    Machine("xenserver", "up-xenserver", "bring up the xenserver machine", primary=True, xen_host=True,
+            boots_with=("devstack",)),
+    Machine("devstack", "up-devstack", "bring up the devstack machine with wire's files",
+            files=("local_conf", "nova_conf", "domzero_key", "domzero_pub"), fed_after="xenserver",
+            gets_probe=True),
+)
+MACHINES = tuple(m.name for m in TABLE)
+
+
+def machine(name: str) -> Machine:
+    return next(m for m in TABLE if m.name == name)
+
 DEVSTACK_REPO = "https://opendev.org/openstack/devstack"
 # Stable branches are gone: the releases live on as <release>-eol tags.
 DEVSTACK_TAGS = {"train": "train-eol", "ussuri": "ussuri-eol"}
@@ -31,13 +73,17 @@ DEVSTACK_TAGS = {"train": "train-eol", "ussuri": "ussuri-eol"}
 NIC_MODEL = "e1000"
 VIRTUALBOX_NIC = "82540EM"
 
-# Where provisioning finds wire's files inside the devstack guest (rsync'd there).
+# Where provisioning finds the files xenlab's provisioner uploads into the devstack guest.
 GUEST_STAGING = "/var/lib/xenlab"
 # Where the devstack guest has Nova's compute probe: its install tree (a disk of its
 # own, mounted), its script, and the socket its service answers on.
 GUEST_PROBE_TREE = f"{GUEST_STAGING}/nova-probe-tree"
 GUEST_PROBE_SCRIPTS = f"{GUEST_STAGING}/nova-probe"
 GUEST_PROBE_SOCKET = "/run/xenlab-nova-probe.sock"
+GUEST_PROBE_SERVICE = "xenlab-nova-probe.service"
+# Your own Nova's package (devstack.nova_src), synced here by verify; the probe imports it
+# before its tree's Nova when it is there (NOVA_PROBE_NOVA_SRC in the service's environment).
+GUEST_NOVA_SRC = f"{GUEST_STAGING}/nova-src"
 # Where vagrant/devstack/provision.sh installs wire's files (verify looks there).
 GUEST_LOCAL_CONF = "/opt/stack/devstack/local.conf"
 GUEST_NOVA_CONF = "/etc/nova/nova.conf"
@@ -86,56 +132,110 @@ def libvirt(cfg, flavour) -> dict:
     }
 
 
-def hook_command(cfg) -> list[str]:
-    """What the Vagrantfile's triggers run: the checkout's xenlab, on this very lab."""
-    argv = [str(VENV_BIN / "xenlab"), "vagrant-hook", "--flavour", cfg.lab.flavour]
-    if cfg.config_path:
-        argv += ["--config", str(cfg.config_path)]
-    return argv
+def hook_command() -> list[str]:
+    """What the Vagrantfile's triggers run: the checkout's xenlab. The Vagrantfile
+    adds `--spec <this file>`, so the hook rebuilds the Config from what Vagrant read."""
+    return [str(VENV_BIN / "xenlab"), "vagrant-hook"]
+
+
+def _upload(source, guest: str, mode: str = "0600") -> dict:
+    """A file xenlab's provisioner uploads before the machine's own provisioning."""
+    return {"from": str(source), "to": guest, "mode": mode}
+
+
+def _xenserver(cfg, m: Machine) -> dict:
+    xs = cfg.network.xenserver_ip
+    mac = private_mac(cfg, xs)
+    hostname = f"{cfg.lab.name}-xenserver"
+    netmask = str(ipaddress.IPv4Network(cfg.network.cidr).netmask)
+    return {
+        **cfg.public_dict()["xenserver"],
+        "ip": xs, "mac": mac, "box": cfg.flavour.box_name, "hostname": hostname,
+        # No Vagrant hostname: its RedHat capability would run `service network restart`
+        # in dom0 (hashicorp/vagrant plugins/guests/redhat/cap/change_host_name.rb);
+        # management-ip.sh names the host through xe.
+        "vagrant_hostname": "",
+        "disks": [],
+        "files": [],
+        "synced": [],
+        # Every flavour, the stand-in too: the address and the name go through xe.
+        "provision": [{"name": "management-ip", "path": str(VAGRANT_SCRIPTS / "xenserver" / "management-ip.sh"),
+                       "args": [mac, xs, netmask, hostname], "env": {}}],
+    }
+
+
+def _devstack(cfg, m: Machine) -> dict:
+    ds = cfg.network.devstack_ip
+    mac = private_mac(cfg, ds)
+    netmask = str(ipaddress.IPv4Network(cfg.network.cidr).netmask)
+    probe = _nova_probe(cfg.flavour)
+    paths = cfg.paths
+    guest = {"local_conf": f"{GUEST_STAGING}/devstack/local.conf", "nova_conf": f"{GUEST_STAGING}/devstack/nova.conf",
+             "domzero_key": f"{GUEST_STAGING}/ssh/domzero", "domzero_pub": f"{GUEST_STAGING}/ssh/domzero.pub"}
+    files = [_upload(getattr(paths, name), guest[name]) for name in m.files]
+    if probe:
+        files.append(_upload(probe["script_path"], f"{GUEST_PROBE_SCRIPTS}/{probe['script']}", mode="0644"))
+    return {
+        **cfg.public_dict()["devstack"],
+        "ip": ds, "mac": mac, "box": devstack_box(cfg, cfg.flavour), "vagrant_hostname": "devstack",
+        "repo": DEVSTACK_REPO, "tag": DEVSTACK_TAGS[cfg.devstack.release],
+        "image_urls": list(devstack_conf.PLUGIN_IMAGE_URLS),
+        # Nova's compute probe: its install tree on a disk of its own, built on the host
+        # (which has PyPI) and put in the pool by the hook before this machine comes up.
+        "disks": [{"volume": probe["volume"], "bus": "virtio"}] if probe else [],
+        "files": files,
+        # Your own Nova where stack.sh runs: the checkout, synced in for local.conf's NOVA_REPO.
+        "synced": [nova_repo] if (nova_repo := _nova_repo(cfg, cfg.flavour)) else [],
+        "provision": [
+            {"name": "private-ip", "path": str(VAGRANT_SCRIPTS / "common" / "static-ip.sh"), "args": [mac, ds, netmask],
+             "env": {}},
+            {"name": "devstack", "path": str(VAGRANT_SCRIPTS / "devstack" / "provision.sh"), "args": [],
+             "env": {
+                 "XENLAB_STAGING": GUEST_STAGING,
+                 "XENLAB_USER": cfg.devstack.user,
+                 "XENLAB_DEVSTACK_REPO": DEVSTACK_REPO,
+                 "XENLAB_DEVSTACK_TAG": DEVSTACK_TAGS[cfg.devstack.release],
+                 "XENLAB_STANDIN": "yes" if cfg.flavour.standin else "no",
+                 "XENLAB_XENSERVER_IP": cfg.network.xenserver_ip,
+                 "XENLAB_IMAGE_URLS": " ".join(devstack_conf.PLUGIN_IMAGE_URLS),
+                 "XENLAB_PROBE_LABEL": probe["label"] if probe else "",
+                 "XENLAB_PROBE_TREE": probe["guest_tree"] if probe else "",
+                 "XENLAB_PROBE_SERVICE": probe["service"] if probe else "",
+                 "XENLAB_PROBE_ENV": probe["environment"] if probe else "",
+             }},
+        ],
+    }
+
+
+_RENDER = {"xenserver": _xenserver, "devstack": _devstack}
+
+
+def _machine(cfg, m: Machine) -> dict:
+    return {**_RENDER[m.name](cfg, m), "stage": m.stage, "primary": m.primary, "xen_host": m.xen_host,
+            "fed_after": m.fed_after, "prepares": m.gets_probe and cfg.flavour.nova_probe}
 
 
 def spec(cfg) -> dict:
-    flavour = flavours.load(cfg)
+    flavour = cfg.flavour
     s = cfg.public_dict()
-    s.pop("credentials")
     net = ipaddress.IPv4Network(cfg.network.cidr)
     paths = cfg.paths
     return {
         "version": SPEC_VERSION,
+        # What the triggers' hook rebuilds the Config from (core.config.from_spec).
+        "config": {"settings": s, "root": str(cfg.root),
+                   "config_path": str(cfg.config_path) if cfg.config_path else None},
         "lab": {**s["lab"], "accelerator": kvm.accelerator(cfg.lab.accelerator), "standin": flavour.standin,
                 "up_timeout_s": flavour.up_timeout_s},
         "iso": s["iso"],
-        "xenserver": {
-            **s["xenserver"],
-            "ip": cfg.network.xenserver_ip,
-            "box": flavour.box_name,
-            "mac": private_mac(cfg, cfg.network.xenserver_ip),
-            "hostname": f"{cfg.lab.name}-xenserver",
-        },
-        "devstack": {
-            **s["devstack"],
-            "ip": cfg.network.devstack_ip,
-            "box": devstack_box(cfg, flavour),
-            "mac": private_mac(cfg, cfg.network.devstack_ip),
-            "repo": DEVSTACK_REPO,
-            "tag": DEVSTACK_TAGS[cfg.devstack.release],
-            "image_urls": list(devstack_conf.PLUGIN_IMAGE_URLS),
-        },
+        "machines": list(MACHINES),
+        **{m.name: _machine(cfg, m) for m in TABLE},
         "network": {**s["network"], "netmask": str(net.netmask)},
         "libvirt": libvirt(cfg, flavour),
         "virtualbox": {"nic_model": VIRTUALBOX_NIC},
-        "paths": {
-            "root": str(cfg.root),
-            "lab_dir": str(paths.lab_dir),
-            "scripts": str(VAGRANT_SCRIPTS),
-            # Rendered by `wire`; synced into the devstack guest before provisioning.
-            "devstack_files": str(paths.devstack_files),
-            "ssh_files": str(paths.ssh_dir),
-            "guest_staging": GUEST_STAGING,
-        },
-        # Synced into the devstack guest when the flavour gives it Nova's compute probe.
+        "paths": {"root": str(cfg.root), "lab_dir": str(paths.lab_dir), "guest_staging": GUEST_STAGING},
         "nova_probe": _nova_probe(flavour),
-        "hook": hook_command(cfg),
+        "hook": hook_command(),
     }
 
 
@@ -149,10 +249,24 @@ def _nova_probe(flavour) -> dict | None:
 
     run = probe.command(GUEST_PROBE_TREE, GUEST_NOVA_CONF, script=f"{GUEST_PROBE_SCRIPTS}/{probe.SCRIPT.name}",
                         serve=GUEST_PROBE_SOCKET)
-    return {"volume": probe.volume_name(), "label": probe.IMAGE_LABEL, "scripts": str(probe.SCRIPT.parent),
+    return {"volume": probe.volume_name(), "label": probe.IMAGE_LABEL, "script_path": str(probe.SCRIPT),
             "script": probe.SCRIPT.name, "guest_tree": GUEST_PROBE_TREE, "guest_scripts": GUEST_PROBE_SCRIPTS,
             "service": " ".join(shlex.quote(a) for a in run.argv),
-            "environment": " ".join(f"{k}={v}" for k, v in run.env.items())}
+            "environment": " ".join(f"{k}={v}" for k, v in {**run.env, "NOVA_PROBE_NOVA_SRC": GUEST_NOVA_SRC}.items())}
+
+
+def _nova_repo(cfg, flavour) -> dict | None:
+    """Your own Nova where stack.sh runs: the checkout Vagrant syncs into the machine for NOVA_REPO.
+
+    (Where the devstack machine runs Nova's probe instead, verify syncs the package: devstack/nova_src.py.)
+    """
+    src = cfg.nova_src_path
+    if src is None or flavour.nova_probe:
+        return None
+    if devstack_conf.own_nova(cfg) is None:
+        raise ConfigError(f"config error: devstack.nova_src: {src} has no branch checked out in its own .git "
+                          "(a detached HEAD, or a worktree): DevStack clones NOVA_BRANCH by name; check out a branch")
+    return {"host": str(src), "guest": devstack_conf.NOVA_REPO_IN_MACHINE, "exclude": [".tox/"]}
 
 
 def render(cfg) -> str:

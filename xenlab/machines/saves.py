@@ -31,13 +31,13 @@ from . import labspec, libvirt, sshconfig
 from .labspec import MACHINES
 from .vagrantcli import machine_dir
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 DNSMASQ_DIR = Path("/var/lib/libvirt/dnsmasq")  # libvirt's leaseshelper keeps <bridge>.status here
 SAVE_TIMEOUT = 600.0
 
 
 def check_name(name: str) -> str:
-    if not NAME.match(name or ""):
+    if not NAME.fullmatch(name or ""):  # whole: `$` would let a final newline through
         raise ConfigError(f"snapshot name {name[:40]!r}: use 1-32 of a-z, 0-9, '.', '_', '-'")
     return name
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import options
 from .api import Api
-from .machine import ThisMachine
+from .machine import Simulated, ThisMachine
 from .server import BANNER, make_server, make_unix_server, serve_until_stopped
 from .statedb import StateError, read_inventory
 
@@ -61,10 +61,14 @@ def parse(argv):
                    "addresses, hostname and SR directories")
     p.add_argument("--guest-root", type=Path, help="with --guest: act on this directory instead of / and log "
                    "the commands instead of running them (tests)")
+    p.add_argument("--sr-root", type=Path, help="without --guest: where file SRs keep their VHD files, one "
+                   "directory per SR (default: a temporary directory, removed when the simulator stops)")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = p.parse_args(argv)
     if args.guest_root and not args.guest:
         p.error("--guest-root needs --guest")
+    if args.sr_root and args.guest:
+        p.error("--sr-root is for a simulated host; with --guest the SRs are under /var/run/sr-mount")
     if args.state_db and args.pool_size != 1:
         p.error("--pool-size is for the seeded pool, not with --state-db")
     return args
@@ -96,7 +100,7 @@ def main(argv=None) -> int:
         management_ip = args.management_ip
     else:
         management_ip = args.management_ip or (args.bind if args.bind != "0.0.0.0" else "127.0.0.1")
-    machine = ThisMachine(args.guest_root or Path("/")) if args.guest else None
+    machine = ThisMachine(args.guest_root or Path("/")) if args.guest else Simulated(sr_root=args.sr_root)
     try:
         api = Api(args.user, password, args.plugin_dir, management_ip, args.pool_size, machine=machine,
                   state_db=args.state_db, inventory=inventory)

@@ -24,13 +24,15 @@ import threading
 import time
 from pathlib import Path
 
+from . import devices, storage, tasks, vm  # noqa: F401  (their messages register in registry.py)
 from . import messages as messages_mod
 from . import seed as seed_mod
 from . import statedb, xapitypes
+from .dom0 import Dom0
 from .failure import Failure
 from .machine import Simulated
 from .sessions import Sessions
-from .store import NULL_REF, Store
+from .store import NULL_REF, Store, new_ref
 
 LOGIN_METHODS = {"session.login_with_password", "session.slave_local_login_with_password"}
 UNKNOWN_KEY = "(unknown method)"
@@ -59,11 +61,16 @@ class Api:
         self.sessions = Sessions(self.store, clock)
         self.calls: collections.Counter[str] = collections.Counter()
         self.lock = threading.RLock()
+        self.changes = threading.Condition(self.lock)  # event.from waits on it
         self.current_session = NULL_REF
+        self._task = NULL_REF
         self.local_client = False  # the call came over the local Unix socket
+        self._dom0s: dict[str, Dom0] = {}
+        self._domid = 0
         if self.state_db and self.state_db.exists():
             statedb.load(self.store, self.state_db)
             self.refs = self._found_refs(inventory or {})
+            vm.reset_after_restart(self)  # no simulated domain outlives the simulator
         elif self.state_db:
             self.refs = self._first_boot(inventory or {}, management_ip)
         else:
@@ -111,6 +118,28 @@ class Api:
             return
         self.saved = self.store.generation
 
+    # ---------------------------------------------------------------- the hosts' running state
+
+    def dom0(self, host: str) -> Dom0:
+        """The host's dom0: xenstore, network devices, console logs (none of it persists)."""
+        return self._dom0s.setdefault(host, Dom0())
+
+    def next_domid(self) -> int:
+        """Xen hands out domain IDs in rising order; 0 is the control domain."""
+        self._domid += 1
+        return self._domid
+
+    def current_task(self) -> str:
+        """The task XAPI makes for the call being served (the key of current_operations)."""
+        if self._task == NULL_REF:
+            self._task = new_ref()
+        return self._task
+
+    def wait_for_change(self, seconds: float) -> None:
+        """Let other calls run until one changes something, or `seconds` pass (event.from)."""
+        if seconds > 0:
+            self.changes.wait(seconds)
+
     # ---------------------------------------------------------------- entry
 
     def dispatch(self, method, params, local: bool = False) -> dict:
@@ -126,7 +155,9 @@ class Api:
                 envelope = failure(["INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]])
             finally:
                 self.local_client = False
+                self._task = NULL_REF
             self.persist()
+            self.changes.notify_all()
             return envelope
 
     def total_calls(self) -> int:

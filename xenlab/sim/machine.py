@@ -12,8 +12,12 @@ machine under `root`:
                           xcp-networkd's dhclient options (kept for the next boot)
     host.set_hostname_live  /etc/hostname and `hostname`, as XAPI's set-hostname script
     SR.create (ext, file)   its mount directory /var/run/sr-mount/<uuid> (a link to its folder on
-                            the disk), sized by statvfs
+                            the disk), sized by statvfs; its device must exist
     host.management_reconfigure  MANAGEMENT_INTERFACE in /etc/xensource-inventory
+
+Both keep a file-based SR's VHD files in a real directory (`sr_dir`): ThisMachine under
+/var/run/sr-mount, Simulated under its `sr_root` (a private temporary directory unless
+given), so VDIs, the glance plugin's transfers and the SR's accounting are files either way.
 
 With a root other than /, commands are appended to <root>/var/log/xenlab-sim-commands
 instead of run, so a test can drive every guest action with no effect on its host.
@@ -27,9 +31,12 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +53,13 @@ SR_MOUNT = "var/run/sr-mount"  # where XAPI's file-based SRs live (xapi-project/
 # On a real host SR_MOUNT/<uuid> is the SR's own disk mounted; /var/run is a tmpfs the
 # size of half the RAM, so the stand-in keeps each SR on its disk and links it there.
 SR_STORE = "var/lib/xenlab-standin/sr"
+FILE_SR_TYPES = ("ext", "file")  # sm drivers/EXTSR.py, FileSR.py: VHD files in a directory
+GIB = 1024 ** 3
+# The block devices of a simulated host and their sizes: a 100 GiB first disk with the
+# installer's partitions (18 GiB root, 18 GiB backup, the local SR on the rest: seed.py's
+# /dev/sda3), and a second disk of 60 GiB.
+DISKS = {"/dev/sda": 100 * GIB, "/dev/sda1": 18 * GIB, "/dev/sda2": 18 * GIB, "/dev/sda3": 50 * GIB,
+         "/dev/sdb": 60 * GIB}
 
 
 @dataclass(frozen=True)
@@ -64,11 +78,34 @@ class Facts:
     memory_free: int  # bytes (MemAvailable)
 
 
-class Simulated:
-    """No machine behind the records: actions change records only."""
+def dir_usage(path: Path) -> int:
+    """Bytes the files directly in `path` take on disk (du): what a file SR's VHDs use."""
+    total = 0
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_blocks * 512
+        except OSError:
+            continue
+    return total
 
-    def __init__(self, nics: list[Nic] | None = None):
+
+def fs_size(path: Path) -> int:
+    st = os.statvfs(path)
+    return st.f_blocks * st.f_frsize
+
+
+class Simulated:
+    """No machine behind the records: actions change records only; file SRs live in `sr_root`."""
+
+    def __init__(self, nics: list[Nic] | None = None, sr_root: Path | None = None, disks: dict | None = None):
         self._nics = nics if nics is not None else [Nic("eth0", "52:54:00:12:34:56")]
+        self._sr_root = Path(sr_root) if sr_root else None
+        self.disks = dict(DISKS if disks is None else disks)
 
     def nics(self) -> list[Nic]:
         return list(self._nics)
@@ -87,8 +124,38 @@ class Simulated:
     def set_hostname(self, name: str) -> None:
         pass
 
+    @property
+    def sr_root(self) -> Path:
+        if self._sr_root is None:
+            self._sr_root = Path(tempfile.mkdtemp(prefix="xenlab-sim-sr-"))
+            weakref.finalize(self, shutil.rmtree, str(self._sr_root), True)
+        return self._sr_root
+
+    def has_device(self, device: str) -> bool:
+        """Does the block device exist (sm lvutil.py createVG: os.path.exists)?"""
+        return device in self.disks
+
+    def device_size(self, device: str) -> int:
+        """The size of a block device: what an SR made on it can hold."""
+        return self.disks.get(device, 0)
+
+    def sr_dir(self, uuid: str, sr_type: str) -> Path | None:
+        """Where a file SR's VHDs are (made on first use); None for other SR types."""
+        if sr_type not in FILE_SR_TYPES:
+            return None
+        path = self.sr_root / uuid
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def make_sr(self, uuid: str, sr_type: str) -> tuple[int, int] | None:
+        """A real machine's new SR: (physical_size, physical_utilisation) of its directory's
+        file system; None here (a simulated SR takes its device's size)."""
         return None
+
+    def sr_sizes(self, uuid: str, sr_type: str) -> tuple[int | None, int] | None:
+        """An SR.scan's sizes: a simulated disk keeps its recorded size (None), its files are counted."""
+        path = self.sr_dir(uuid, sr_type)
+        return None if path is None else (None, dir_usage(path))
 
     def set_management_interface(self, bridge: str) -> None:
         pass
@@ -246,8 +313,15 @@ class ThisMachine(Simulated):
         self._write("etc/hostname", name + "\n")
         self.run("hostname", name)
 
+    def has_device(self, device: str) -> bool:
+        return os.path.exists(self.path(device.lstrip("/")))
+
     def make_sr(self, uuid: str, sr_type: str) -> tuple[int, int] | None:
-        if sr_type not in ("ext", "file"):
+        path = self.sr_dir(uuid, sr_type)
+        return None if path is None else (fs_size(path), dir_usage(path))
+
+    def sr_dir(self, uuid: str, sr_type: str) -> Path | None:
+        if sr_type not in FILE_SR_TYPES:
             return None
         store = self.path(SR_STORE) / uuid
         store.mkdir(parents=True, exist_ok=True)
@@ -257,8 +331,14 @@ class ThisMachine(Simulated):
             if mount.is_dir():
                 mount.rmdir()  # an empty directory an older stand-in made on the tmpfs
             mount.symlink_to(store)
-        st = os.statvfs(store)
-        return st.f_blocks * st.f_frsize, (st.f_blocks - st.f_bfree) * st.f_frsize
+        return mount
+
+    def sr_sizes(self, uuid: str, sr_type: str) -> tuple[int | None, int] | None:
+        # The SR shares the box's disk: its size is that file system's (FileSR._getsize), its
+        # utilisation what its own files take (FileSR counts the whole file system, which here
+        # holds the box's system and logs too).
+        path = self.sr_dir(uuid, sr_type)
+        return None if path is None else (fs_size(path), dir_usage(path))
 
     def set_management_interface(self, bridge: str) -> None:
         inventory = self.path("etc/xensource-inventory")

@@ -11,57 +11,11 @@ stand-in box.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import Callable
 
-from . import plugins, routing, seed, xapitypes
+from . import memory, plugins, routing, seed, storage, xapitypes
 from .failure import Failure
+from .registry import MESSAGES, Message, P, Param, message, ref  # noqa: F401  (the table lives in registry.py)
 from .store import NULL_REF
-
-_MISSING = object()
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    type: xapitypes.Type
-    default: object = _MISSING
-
-    @property
-    def required(self) -> bool:
-        return self.default is _MISSING
-
-
-@dataclass(frozen=True)
-class Message:
-    name: str
-    fn: Callable
-    params: tuple[Param, ...]
-    session: bool = True  # the first wire parameter is a session reference
-    readonly: bool = False
-
-    @property
-    def required(self) -> int:
-        return sum(1 for p in self.params if p.required)
-
-
-MESSAGES: dict[str, Message] = {}
-
-
-def message(name: str, *params: Param, session: bool = True, readonly: bool = False):
-    def register(fn):
-        MESSAGES[name] = Message(name, fn, params, session, readonly)
-        return fn
-    return register
-
-
-def P(name, type_, default=_MISSING) -> Param:
-    return Param(name, type_, default)
-
-
-def ref(cls: str, name: str = "self") -> Param:
-    return Param(name, xapitypes.Ref(cls))
-
 
 S, B, I, M = xapitypes.STRING, xapitypes.BOOL, xapitypes.INT, xapitypes.MAP
 
@@ -103,9 +57,9 @@ def host_call_plugin(api, host, plugin, fn, args):
 
 @message("host.compute_free_memory", ref("host", "host"), readonly=True)
 def host_compute_free_memory(api, host):
-    """Free memory as the host's metrics report it (nothing is being started, so nothing is reserved)."""
-    metrics = api.store.record("host", host).get("metrics", NULL_REF)
-    return api.store.record("host_metrics", metrics).get("memory_free", 0)
+    """memory_check.ml host_compute_free_memory_with_maximum_compression (memory.py): total
+    minus the host's overhead minus each resident or scheduled VM's dynamic_min and overhead."""
+    return memory.compute_free(api.store, host)
 
 
 @message("host.get_management_interface", ref("host", "host"), readonly=True)
@@ -321,27 +275,45 @@ def pif_set_disallow_unplug(api, pif, value):
 
 @message("SR.scan", ref("SR", "sr"))
 def sr_scan(api, sr):
-    """Rescan: a file-based SR on the real machine takes its directory's size again."""
-    rec = api.store.record("SR", sr)
-    sizes = api.machine.make_sr(rec["uuid"], rec.get("type", "")) if api.guest else None
-    if sizes:
-        api.store.update("SR", sr, physical_size=sizes[0], physical_utilisation=sizes[1])
+    """xapi_sr.ml scan: a file SR's records follow its VHD files, its sizes are taken again (storage.py)."""
+    api.store.record("SR", sr)
+    storage.scan(api, sr)
     return ""
+
+
+def _assert_devices(api, sr_type: str, device_config: dict) -> list[str]:
+    """sm SR.py deviceCheck and lvutil.py createVG, for the drivers that take a device (ext):
+    no device is SR_BACKEND_FAILURE_90, a missing one SR_BACKEND_FAILURE_19 (InvalidDev)."""
+    if sr_type != "ext":
+        return []
+    if "device" not in device_config:
+        raise storage.backend_failure(90, "The request is missing the device parameter")
+    devices = device_config["device"].split(",")
+    for device in devices:
+        if not api.machine.has_device(device):
+            raise storage.backend_failure(19, "No such device", f"Device {device} does not exist")
+    return devices
 
 
 @message("SR.create", ref("host", "host"), P("device_config", M), P("physical_size", I), P("name_label", S),
          P("name_description", S), P("type", S), P("content_type", S), P("shared", B), P("sm_config", M, {}))
 def sr_create(api, host, device_config, physical_size, name_label, name_description, type, content_type, shared,
               sm_config):
+    """xapi_sr.ml create -> the SM driver's create: the size is the backend's (an ext SR fills its
+    device: EXTSR.create makes one LV of the volume group's free space), never invented."""
     store = api.store
     store.record("host", host)
     if not any(sm.get("type") == type.lower() for sm in store.classes.get("SM", {}).values()):
         raise Failure("SR_UNKNOWN_DRIVER", type)
-    sr, _ = seed.add_sr(store, host, name_label, type.lower(), device_config, physical_size or seed.SR_SIZE,
-                        content_type, shared, sm_config, name_description)
+    devices = _assert_devices(api, type.lower(), device_config)
+    size = sum(api.machine.device_size(d) for d in devices) if devices else physical_size
+    sr, _ = seed.add_sr(store, host, name_label, type.lower(), device_config, size, content_type, shared,
+                        sm_config, name_description)
     sizes = api.machine.make_sr(store.record("SR", sr)["uuid"], type.lower())
     if sizes:
         store.update("SR", sr, physical_size=sizes[0], physical_utilisation=sizes[1])
+    else:
+        storage.account(api, sr)
     return sr
 
 

@@ -19,16 +19,19 @@ functions) take the args map and return JSON.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..plugin_pickle import dumps, loads
-from . import xapitypes
+from . import glance, storage, xapitypes
+from .dom0 import CommandFailed
 from .failure import Failure
 
 __all__ = ["call", "dumps", "loads", "PLUGINS"]
@@ -38,6 +41,25 @@ _VERSION = re.compile(r"""^PLUGIN_VERSION\s*=\s*["']([^"']+)["']""", re.MULTILIN
 
 class PluginError(Exception):
     """dom0_pluginlib.PluginError: what os-xenapi's plugins raise when a command fails."""
+
+
+class ArgumentError(PluginError):
+    """dom0_pluginlib.ArgumentError: a required argument is missing (pluginlib.exists)."""
+
+
+class XenstoreError(PluginError):
+    """xenstore.py XenstoreError: a xenstore-* command failed."""
+
+    def __init__(self, cmd: str, code: int, stderr: str, stdout: str = ""):
+        super().__init__(f"cmd: {cmd}; returncode: {code}; stderr: {stderr}; stdout: {stdout}")
+        self.stderr = stderr
+
+
+def _exists(args: dict, key: str):
+    """dom0_pluginlib.exists."""
+    if key not in args:
+        raise ArgumentError(f"Argument {key} is required.")
+    return args[key]
 
 
 @dataclass
@@ -217,15 +239,212 @@ def fetch_all_bandwidth(ctx: Context) -> dict:
     return out
 
 
+# ------------------------------------------------------------------ glance.py
+
+
+def _sr_path(ctx: Context, sr_path: str):
+    """The SR directory the caller named, as dom0 sees it (storage.dom0_sr_path)."""
+    return storage.dom0_sr_path(ctx.api, sr_path)
+
+
+def download_vhd2(ctx: Context, image_id, endpoint, uuid_stack, sr_path, extra_headers, api_version=1):
+    """glance.py download_vhd2 (os-xenapi 0.3.4): GET the tarball, import its VHD chain (glance.py here)."""
+    return glance.download_vhd2(_sr_path(ctx, sr_path), image_id, endpoint, uuid_stack, extra_headers,
+                                api_version)
+
+
+def upload_vhd2(ctx: Context, vdi_uuids, image_id, endpoint, sr_path, extra_headers, properties, api_version=1):
+    """glance.py upload_vhd2 (os-xenapi 0.3.4): the VDIs' chain as a tarball, PUT to the image service."""
+    glance.upload_vhd2(_sr_path(ctx, sr_path), vdi_uuids, image_id, endpoint, extra_headers, properties,
+                       api_version)
+
+
+# ------------------------------------------------------------------ xenstore.py
+
+
+def _xenstore(ctx: Context, action, command: str, path: str):
+    try:
+        return action()
+    except CommandFailed as exc:
+        raise XenstoreError(f"{command} {path}", exc.code, exc.stderr) from None
+
+
+def _json_answer(value) -> str:
+    """xenstore.py jsonify: a value that is JSON already goes as it is, anything else is dumped."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+            return value
+        except ValueError:
+            pass
+    return json.dumps(value)
+
+
+def _domain_path(args: dict) -> str:
+    return "/local/domain/%s/%s" % (args["dom_id"], args["path"])
+
+
+def read_record(ctx: Context, args: dict) -> str:
+    """xenstore.py read_record: the value, or "None" for a missing path when ignore_missing_path."""
+    dom0 = ctx.api.dom0(ctx.host)
+    path = _domain_path(args)
+    try:
+        return _json_answer(dom0.xs_read(path).strip())
+    except CommandFailed as exc:
+        if not args.get("ignore_missing_path", False) or dom0.xs_exists(path):
+            raise XenstoreError(f"xenstore-read {path}", exc.code, exc.stderr) from None
+        return _json_answer("None")
+
+
+def write_record(ctx: Context, args: dict) -> str:
+    """xenstore.py write_record."""
+    ctx.api.dom0(ctx.host).xs_write(_domain_path(args), args["value"])
+    return _json_answer(args["value"])
+
+
+def list_records(ctx: Context, args: dict) -> str:
+    """xenstore.py list_records: {relative path: value (JSON-decoded where it parses)}, {} when absent."""
+    dom0 = ctx.api.dom0(ctx.host)
+    base = _domain_path(args).rstrip("/")
+    if not dom0.xs_exists(base):
+        return _json_answer({})
+    out = {}
+    for key, value in sorted(dom0.xenstore.items()):
+        if key.startswith(base + "/"):
+            try:
+                out[key[len(base) + 1:]] = json.loads(value)
+            except ValueError:
+                out[key[len(base) + 1:]] = value
+    return _json_answer(out)
+
+
+def delete_record(ctx: Context, args: dict) -> str:
+    """xenstore.py delete_record: a path already gone is no error."""
+    dom0 = ctx.api.dom0(ctx.host)
+    path = _domain_path(args)
+    try:
+        dom0.xs_rm(path)
+    except CommandFailed as exc:
+        if "could not remove path" not in exc.stderr:
+            raise XenstoreError(f"xenstore-rm {path}", exc.code, exc.stderr) from None
+    return _json_answer("")
+
+
+# ------------------------------------------------------------------ console.py
+
+MAX_CONSOLE_BYTES = 102400  # console.py
+# Python 2's open() of a missing file raises IOError, as the plugin's failure names it.
+Py2IOError = type("IOError", (Exception,), {"__doc__": "Python 2's IOError, named as a dom0 plugin names it"})
+
+
+def get_console_log(ctx: Context, args: dict) -> str:
+    """console.py get_console_log: base64 of the zlib of the last 100 KiB of the domain's log
+    (/var/log/xen/guest/console.<domid>; here the simulated domain's console)."""
+    if "dom_id" not in args:
+        raise PluginError("Missing dom_id")
+    try:
+        dom_id = int(args["dom_id"])
+    except ValueError:
+        raise PluginError("Invalid dom_id") from None
+    consoles = ctx.api.dom0(ctx.host).consoles
+    if dom_id not in consoles:
+        raise Py2IOError(f"[Errno 2] No such file or directory: '/var/log/xen/guest/console.{dom_id}'")
+    data = consoles[dom_id].encode()[-MAX_CONSOLE_BYTES:]
+    return base64.b64encode(zlib.compress(data)).decode()
+
+
+# ------------------------------------------------------------------ xenhost.py network_config, netwrap.py
+
+# xenhost.py ALLOWED_NETWORK_CMDS: each command's arguments and the command line it runs.
+NETWORK_COMMANDS = {
+    "ovs_add_patch_port": (("bridge_name", "port_name", "peer_port_name"),
+                           lambda a: ["ovs-vsctl", "--", "--if-exists", "del-port", a["port_name"], "--", "add-port",
+                                      a["bridge_name"], a["port_name"], "--", "set", "interface", a["port_name"],
+                                      "type=patch", f"options:peer={a['peer_port_name']}"]),
+    "ovs_del_port": (("bridge_name", "port_name"),
+                     lambda a: ["ovs-vsctl", "--", "--if-exists", "del-port", a["bridge_name"], a["port_name"]]),
+    "ovs_del_br": (("bridge_name",), lambda a: ["ovs-vsctl", "--", "--if-exists", "del-br", a["bridge_name"]]),
+    "ovs_set_if_external_id": (("interface", "extneral_id", "value"),
+                               lambda a: ["ovs-vsctl", "set", "Interface", a["interface"],
+                                          f"external-ids:{a['extneral_id']}={a['value']}"]),
+    "ovs_add_port": (("bridge_name", "port_name"),
+                     lambda a: ["ovs-vsctl", "--", "--if-exists", "del-port", a["port_name"], "--", "add-port",
+                                a["bridge_name"], a["port_name"]]),
+    "ovs_create_port": (("bridge", "port", "iface-id", "mac", "status"),
+                        lambda a: ["ovs-vsctl", "--", "--if-exists", "del-port", a["port"], "--", "add-port",
+                                   a["bridge"], a["port"], "--", "set", "Interface", a["port"],
+                                   f"external_ids:iface-id={a['iface-id']}",
+                                   f"external_ids:iface-status={a['status']}",
+                                   f"external_ids:attached-mac={a['mac']}",
+                                   f"external_ids:xs-vif-uuid={a['iface-id']}"]),
+    "ip_link_get_dev": (("device_name",), lambda a: ["ip", "link", "show", a["device_name"]]),
+    "ip_link_del_dev": (("device_name",), lambda a: ["ip", "link", "delete", a["device_name"]]),
+    "ip_link_add_veth_pair": (("dev1_name", "dev2_name"),
+                              lambda a: ["ip", "link", "add", a["dev1_name"], "type", "veth", "peer", "name",
+                                         a["dev2_name"]]),
+    "ip_link_set_dev": (("device_name", "option"), lambda a: ["ip", "link", "set", a["device_name"], a["option"]]),
+    "ip_link_set_promisc": (("device_name", "option"),
+                            lambda a: ["ip", "link", "set", a["device_name"], "promisc", a["option"]]),
+    "brctl_add_br": (("bridge_name",), lambda a: ["brctl", "addbr", a["bridge_name"]]),
+    "brctl_del_br": (("bridge_name",), lambda a: ["brctl", "delbr", a["bridge_name"]]),
+    "brctl_set_fd": (("bridge_name", "fd"), lambda a: ["brctl", "setfd", a["bridge_name"], a["fd"]]),
+    "brctl_set_stp": (("bridge_name", "option"), lambda a: ["brctl", "stp", a["bridge_name"], a["option"]]),
+    "brctl_add_if": (("bridge_name", "interface_name"),
+                     lambda a: ["brctl", "addif", a["bridge_name"], a["interface_name"]]),
+    "brctl_del_if": (("bridge_name", "interface_name"),
+                     lambda a: ["brctl", "delif", a["bridge_name"], a["interface_name"]]),
+}
+
+
+def network_config(ctx: Context, args: dict) -> str:
+    """xenhost.py network_config: one allowed command on dom0's network; a failure is
+    PluginError(its stderr) (xenhost.py _run_command)."""
+    cmd = _exists(args, "cmd")
+    if not isinstance(cmd, str):
+        raise PluginError(f"invalid command '{cmd}'")
+    if cmd not in NETWORK_COMMANDS:
+        raise PluginError(f"Dom0 execution of '{cmd}' is not permitted")
+    names, argv = NETWORK_COMMANDS[cmd]
+    cmd_args = _exists(args, "args")
+    for name in names:
+        _exists(cmd_args, name)
+    try:
+        return ctx.api.dom0(ctx.host).command(argv(cmd_args))
+    except CommandFailed as exc:
+        raise PluginError(exc.stderr) from None
+
+
+NETWRAP_ALLOWED = ("ip", "ipset", "iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore",
+                   "sysctl", "ovs-ofctl", "ovs-vsctl", "ovsdb-client", "conntrack")  # netwrap.py ALLOWED_CMDS
+
+
+def run_command(ctx: Context, args: dict) -> str:
+    """netwrap.py run_command: an allowed command's {returncode, out, err} as JSON (a failure is data)."""
+    cmd = json.loads(args.get("cmd"))
+    if cmd and cmd[0] not in NETWRAP_ALLOWED:
+        raise PluginError(f"Dom0 execution of '{cmd[0]}' is not permitted")
+    try:
+        out, err, code = ctx.api.dom0(ctx.host).command(cmd), "", 0
+    except CommandFailed as exc:
+        out, err, code = "", exc.stderr, exc.code
+    return json.dumps({"returncode": code, "out": out, "err": err})
+
+
 # (file name) -> what the simulator answers for it. Simulate more by adding entries.
 PLUGINS = {
     "dom0_plugin_version.py": Plugin(serialized={"get_version": get_version}),
     "xenhost.py": Plugin(
         raw={"host_data": host_data, "host_uptime": host_uptime},
-        serialized={"get_pci_device_details": get_pci_device_details, "get_pci_type": get_pci_type},
+        serialized={"get_pci_device_details": get_pci_device_details, "get_pci_type": get_pci_type,
+                    "network_config": network_config},
         unsimulated=("set_host_enabled", "host_shutdown", "host_reboot", "host_start", "host_join",
-                     "get_config", "set_config", "iptables_config", "query_gc", "network_config")),
+                     "get_config", "set_config", "iptables_config", "query_gc")),
     "bandwidth.py": Plugin(serialized={"fetch_all_bandwidth": fetch_all_bandwidth}),
+    "glance.py": Plugin(serialized={"download_vhd2": download_vhd2, "upload_vhd2": upload_vhd2}),
+    "xenstore.py": Plugin(raw={"read_record": read_record, "write_record": write_record,
+                               "list_records": list_records, "delete_record": delete_record}),
+    "console.py": Plugin(raw={"get_console_log": get_console_log}),
+    "netwrap.py": Plugin(raw={"run_command": run_command}),
 }
 
 

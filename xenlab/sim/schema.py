@@ -61,6 +61,14 @@ _FIELDS = {
         latest_synced_updates_applied E:unknown|yes|no; numa_affinity_policy E:default_policy|any|best_effort;
         pending_guidances_recommended SS; pending_guidances_full SS; last_update_hash S""",
     "host_metrics": "memory_total I; memory_free I; live B; last_updated D; other_config M*",
+    "VM_metrics": """memory_actual I; VCPUs_number I; VCPUs_params M; state SS; start_time D; install_time D;
+        last_updated D; other_config M*; hvm B; nested_virt B; nomigrate B;
+        current_domain_type E:unspecified|hvm|pv|pv_in_pvh|pvh""",
+    "VBD_metrics": "io_read_kbs F; io_write_kbs F; last_updated D; other_config M*",
+    "VIF_metrics": "io_read_kbs F; io_write_kbs F; last_updated D; other_config M*",
+    "task": """name_label S; name_description S; allowed_operations SS; current_operations M; created D;
+        finished D; status E:pending|success|failure|cancelling|cancelled; resident_on R:host; progress F;
+        type S; result S; error_info SS; other_config M*; subtask_of R:task; subtasks RS:task; backtrace S""",
     "VM": """name_label S*; name_description S*; power_state E:Halted|Paused|Running|Suspended;
         user_version I*; is_a_template B*; is_default_template B; suspend_VDI R:VDI; resident_on R:host;
         scheduled_to_be_resident_on R:host; affinity R:host*; memory_overhead I; memory_target I;
@@ -106,7 +114,7 @@ _FIELDS = {
         VBDs RS:VBD; crash_dumps RS:crashdump; virtual_size I; physical_utilisation I;
         type E:system|user|ephemeral|suspend|crashdump|ha_statefile|metadata|redo_log|rrd|pvs_cache|cbt_metadata;
         sharable B; read_only B; other_config M*; storage_lock B; location S; managed B; missing B;
-        parent R:VDI; xenstore_data M; sm_config M; is_a_snapshot B; snapshot_of R:VDI; snapshots RS:VDI;
+        parent R:VDI; xenstore_data M; sm_config M*; is_a_snapshot B; snapshot_of R:VDI; snapshots RS:VDI;
         snapshot_time D; tags SS*; allow_caching B; on_boot E:reset|persist; is_tools_iso B; cbt_enabled B""",
     "VBD": """allowed_operations SS; current_operations M; VM R:VM; VDI R:VDI; device S; userdevice S*;
         bootable B*; mode E:RO|RW; type E:CD|Disk|Floppy; unpluggable B*; storage_lock B; empty B;

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 
 from . import BRAND
+from .machine import DISKS
 from .store import NULL_REF, Store
 
 # What the stand-in models: an XCP-ng 8.3 host, whose dom0 still runs the Python 2
@@ -50,8 +51,8 @@ MIB = 1024 ** 2
 HOST_MEMORY = 8 * GIB
 HOST_MEMORY_OVERHEAD = 600 * MIB
 DOM0_MEMORY = 2 * GIB
-SR_SIZE = 50 * GIB
-SR_USED = 3 * GIB
+SR_DEVICE = "/dev/sda3"
+SR_SIZE = DISKS[SR_DEVICE]  # the local SR fills its partition of the simulated disk (machine.py)
 
 # host.cpu_info as ocaml/xapi/create_misc.ml create_host_cpu writes it (values are
 # strings); a 2-vCPU Intel guest CPU, as QEMU's default x86-64 model reports itself.
@@ -144,8 +145,13 @@ def add_pool_basics(store: Store) -> dict:
 def add_host(store: Store, name: str, address: str, uuid: str | None = None, dom0_uuid: str | None = None,
              cpu_info: dict | None = None, memory_total: int = HOST_MEMORY, memory_free: int | None = None) -> dict:
     """A host with its metrics, control domain and PCI devices (no PIF, no SR)."""
+    dom0_memory = DOM0_MEMORY
     if memory_free is None:
         memory_free = memory_total - DOM0_MEMORY - HOST_MEMORY_OVERHEAD
+    else:
+        # The machine is the host (--guest): what it uses beyond Xen's overhead is its control
+        # domain's, so memory_check.ml's free memory starts at what the machine has free.
+        dom0_memory = max(0, memory_total - memory_free - HOST_MEMORY_OVERHEAD)
     metrics = store.add("host_metrics", {"memory_total": memory_total, "memory_free": max(0, memory_free),
                                          "live": True})
     host = store.add("host", {
@@ -166,8 +172,8 @@ def add_host(store: Store, name: str, address: str, uuid: str | None = None, dom
         "name_label": f"Control domain on host: {name}",
         "name_description": "The domain which manages physical devices and manages other domains",
         "is_control_domain": True, "power_state": "Running", "domid": 0, "resident_on": host,
-        "affinity": host, "memory_static_max": DOM0_MEMORY, "memory_dynamic_max": DOM0_MEMORY,
-        "memory_dynamic_min": DOM0_MEMORY, "memory_static_min": DOM0_MEMORY, "memory_target": DOM0_MEMORY,
+        "affinity": host, "memory_static_max": dom0_memory, "memory_dynamic_max": dom0_memory,
+        "memory_dynamic_min": dom0_memory, "memory_static_min": dom0_memory, "memory_target": dom0_memory,
         "VCPUs_max": 2, "VCPUs_at_startup": 2, "other_config": {"storage_driver_domain": ""},
         "domain_type": "pv", "user_version": 1, **({"uuid": dom0_uuid} if dom0_uuid else {}),
     })
@@ -224,9 +230,8 @@ def seed(store: Store, management_ip: str = "127.0.0.1", pool_size: int = 1) -> 
         pif = add_pif(store, refs["host"], "eth0", f"52:54:00:00:{index // 256:02x}:{index % 256:02x}")
         store.update("PIF", pif, management=True, currently_attached=True, IP=ip, netmask="255.255.255.0",
                      ip_configuration_mode="Static", disallow_unplug=False)
-        sr, _ = add_sr(store, refs["host"], "Local storage", "ext", {"device": "/dev/sda3"}, SR_SIZE,
+        sr, _ = add_sr(store, refs["host"], "Local storage", "ext", {"device": SR_DEVICE}, SR_SIZE,
                        sm_config={"devserial": "xenlab-sim"}, other_config={"i18n-key": "local-storage"})
-        store.update("SR", sr, physical_utilisation=SR_USED)
         store.update("host", refs["host"], suspend_image_sr=sr, crash_dump_sr=sr)
         hosts.append({**refs, "sr": sr, "pif": pif})
     master = hosts[0]

@@ -5,13 +5,25 @@ Limits, as xapi-project/xen-api ocaml/libs/http-lib/http_svr.ml and
 ocaml/xapi/xapi_globs.ml give them: a listen backlog of 128; request headers of at
 most max_header_length_tcp (1024) bytes (431 beyond); header_read_timeout_tcp
 (10 s) per read and header_total_timeout_tcp (60 s) per request (408); a body of at
-most http_limit_max_rpc_size (300 KiB, ocaml/xapi-consts/constants.ml) and a
-Content-Length always (500 with XAPI's page otherwise, as for XML that does not
-parse). Unlike XAPI, the simulator also bounds the body read (a Content-Length
-that lies gets 408 after 10 s), an idle kept-alive connection (closed after
-IDLE_TIMEOUT) and the number of connections served at once (MAX_CONNECTIONS;
-beyond it new ones wait in the backlog): so neither many idle clients nor a lying
-one can hold its memory or threads.
+most http_limit_max_rpc_size (300 KiB, ocaml/xapi-consts/constants.ml; api_server.ml
+reads it with Http_svr.read_body ~limit) and a Content-Length always (500 with XAPI's
+page otherwise, as for XML that does not parse); conn_limit_tcp (800) connections
+served at once, conn_limit_unix (1024) on the local socket. Unlike XAPI, the
+simulator also bounds the body read (a Content-Length that lies gets 408 after 10 s)
+and an idle kept-alive connection (closed after IDLE_TIMEOUT), so neither many idle
+clients nor a lying one can hold its memory or threads.
+
+Two answers XAPI gives in a way its client cannot read, the simulator gives so that
+it can, keeping XAPI's status and page:
+- A body over the limit: XAPI answers 500 (Client_requested_size_over_limit, with
+  Connection: close) before reading the body, then closes (http_svr.ml read_body,
+  handle_one). A close with the body unread resets the connection, and a client
+  still sending gets a broken pipe, not the answer. The simulator answers the same,
+  then reads and drops the body (at most DRAIN_LIMIT bytes, within READ_TIMEOUT).
+- Past the connection bound, XAPI stops accepting (server_io.ml establish_server:
+  "Block ... on accept because the server is busy"): a new client sits in the listen
+  backlog until a connection ends, for seconds or for good. The simulator accepts it
+  and answers at once: 503 with Connection: close (a page in XAPI's style).
 
 Clients differ: the SDK posts to the URL's path (`http://host/` -> `/`), while
 xmlrpc.client turns a URL without a path into `/RPC2`. Both must work.
@@ -26,6 +38,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import xmlrpc.client
 from pathlib import Path
 
@@ -40,7 +53,10 @@ READ_TIMEOUT = 10.0  # xapi_globs.ml header_read_timeout_tcp
 REQUEST_TIMEOUT = 60.0  # xapi_globs.ml header_total_timeout_tcp
 MAX_BODY = 300 * 1024  # constants.ml http_limit_max_rpc_size
 IDLE_TIMEOUT = 120.0
-MAX_CONNECTIONS = 256
+MAX_CONNECTIONS = 800  # xapi_globs.ml conn_limit_tcp
+MAX_UNIX_CONNECTIONS = 1024  # xapi_globs.ml conn_limit_unix
+DRAIN_LIMIT = 16 * 2**20  # what the simulator reads and drops of a body over MAX_BODY
+MAX_REFUSING = 32  # busy answers being given at once; past these, a new client is closed at once
 BANNER = f"xenlab XenAPI simulator ({BRAND}: a stand-in, not XenServer)\n"
 
 # http_svr.ml response_internal_error, response_request_timeout, ...: XAPI's pages.
@@ -52,6 +68,8 @@ TOO_LARGE_PAGE = ("<html><body><h1>HTTP 431 request header fields too large</h1>
                   "size.</body></html>")
 BAD_REQUEST_PAGE = ("<html><body><h1>HTTP 400 bad request</h1>The HTTP request was malformed. Please correct "
                     "and retry.</body></html>")
+BUSY_PAGE = ("<html><body><h1>HTTP 503 service unavailable</h1>The server is serving as many connections as it "
+             "takes; please wait a while and try again.</body></html>")
 
 
 class _Closed(Exception):
@@ -59,11 +77,36 @@ class _Closed(Exception):
 
 
 class _Respond(Exception):
-    """Answer with this status and page, then close the connection."""
+    """Answer with this status and page, then close the connection (after dropping up to
+    `unread` bytes the client still sends, so that it reads the answer)."""
 
-    def __init__(self, status: str, page: str):
+    def __init__(self, status: str, page: str, unread: int = 0):
         super().__init__(status)
-        self.status, self.page = status, page
+        self.status, self.page, self.unread = status, page, unread
+
+
+def _response(status: str, body: bytes, ctype: str, close: bool) -> bytes:
+    head = f"HTTP/1.1 {status}\r\nServer: xenlab-sim\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+    head += "Connection: close\r\n\r\n" if close else "\r\n"
+    return head.encode("latin-1") + body
+
+
+def _answer_and_close(sock: socket.socket, answer: bytes, unread: int, read=None) -> None:
+    """Send the answer, end our side, then read and drop at most `unread` bytes within
+    READ_TIMEOUT before the caller closes: a close with unread data resets the connection,
+    and a client still sending its request would get the reset instead of the answer."""
+    deadline = time.monotonic() + READ_TIMEOUT
+    try:
+        sock.sendall(answer)
+        sock.shutdown(socket.SHUT_WR)
+        while unread > 0 and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            chunk = (read or sock.recv)(min(unread, 65536))
+            if not chunk:
+                return
+            unread -= len(chunk)
+    except OSError:
+        pass
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -86,7 +129,8 @@ class Handler(socketserver.StreamRequestHandler):
                     return
                 keep_alive = self._serve(*request)
             except _Respond as answer:
-                self._send(answer.status, answer.page.encode(), "text/html", close=True)
+                _answer_and_close(self.connection, _response(answer.status, answer.page.encode(), "text/html", True),
+                                  answer.unread, self.rfile.read1)
                 return
             except (_Closed, OSError):
                 return
@@ -157,8 +201,9 @@ class Handler(socketserver.StreamRequestHandler):
         if length is None or not length.isdigit():
             raise _Respond("500 Internal Error", INTERNAL_ERROR_PAGE.format(
                 "Failure(&quot;We require a content-length: HTTP header&quot;)"))
-        if int(length) > MAX_BODY:
-            raise _Respond("500 Internal Error", INTERNAL_ERROR_PAGE.format("Http_svr.Client_requested_size_over_limit"))
+        if int(length) > MAX_BODY:  # answered before the body is read, as XAPI does; then the body is dropped
+            raise _Respond("500 Internal Error", INTERNAL_ERROR_PAGE.format("Http_svr.Client_requested_size_over_limit"),
+                           unread=min(int(length), DRAIN_LIMIT))
         try:
             body = self.rfile.read(int(length))
         except TimeoutError:
@@ -211,30 +256,42 @@ class Handler(socketserver.StreamRequestHandler):
         return json.dumps({"stdout": result.stdout, "stderr": result.stderr, "code": result.code}).encode()
 
     def _send(self, status: str, body: bytes, ctype: str, close: bool):
-        head = (f"HTTP/1.1 {status}\r\nServer: xenlab-sim\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\n")
-        head += "Connection: close\r\n\r\n" if close else "\r\n"
         try:
-            self.wfile.write(head.encode("latin-1") + body)
+            self.wfile.write(_response(status, body, ctype, close))
             self.wfile.flush()
         except OSError:
             pass
 
 
 class _Limited:
-    """At most MAX_CONNECTIONS served at once; the next ones wait in the listen backlog."""
+    """At most `max_connections` served at once; a new one past them is answered at once
+    (503, Connection: close), not left in the listen backlog (see the module's docstring)."""
 
     daemon_threads = True
     request_queue_size = LISTEN_BACKLOG
     block_on_close = False
+    max_connections = MAX_CONNECTIONS
 
     def __init__(self, *args, **kwargs):
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.slots = threading.BoundedSemaphore(self.max_connections)
+        self.refusing = threading.BoundedSemaphore(MAX_REFUSING)
         super().__init__(*args, **kwargs)
 
     def process_request(self, request, client_address):
-        self.slots.acquire()
-        super().process_request(request, client_address)
+        if self.slots.acquire(blocking=False):
+            super().process_request(request, client_address)
+        elif self.refusing.acquire(blocking=False):
+            threading.Thread(target=self._refuse, args=(request,), daemon=True).start()
+        else:  # a flood of them: closed at once
+            self.shutdown_request(request)
+
+    def _refuse(self, request):
+        try:
+            busy = _response("503 Service Unavailable", BUSY_PAGE.encode(), "text/html", close=True)
+            _answer_and_close(request, busy, MAX_HEADER_LENGTH + MAX_BODY)
+        finally:
+            self.shutdown_request(request)
+            self.refusing.release()
 
     def process_request_thread(self, request, client_address):
         try:
@@ -248,7 +305,7 @@ class TCPServer(_Limited, socketserver.ThreadingTCPServer):
 
 
 class UnixServer(_Limited, socketserver.ThreadingUnixStreamServer):
-    pass
+    max_connections = MAX_UNIX_CONNECTIONS
 
 
 def make_server(api: Api, bind: str = "127.0.0.1", port: int = 0, verbose: bool = False) -> TCPServer:

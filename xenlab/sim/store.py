@@ -12,6 +12,7 @@ types (schema.py); a bare Store() knows what its records hold, typed by value.
 
 from __future__ import annotations
 
+import collections
 import uuid as uuidlib
 
 from . import schema as schema_mod
@@ -22,6 +23,7 @@ from .failure import Failure
 NULL_REF = xapitypes.NULL_REF
 # Classes whose records live only while the simulator runs (never in --state-db).
 TRANSIENT = frozenset({"session", "task", "event"})
+MAX_EVENTS = 4096  # changes event.from can still report (XAPI keeps a bounded queue too)
 
 
 def new_ref() -> str:
@@ -57,12 +59,23 @@ class Store:
             for cls in schema_mod.CLASSES:
                 self.classes[cls] = {}
         self.generation = 0  # bumped by every change to a persistent class
+        self.event_id = 0  # bumped by every change, for event.from
+        self.events: collections.deque = collections.deque(maxlen=MAX_EVENTS)
 
     # ------------------------------------------------------------ records
 
-    def changed(self, cls: str) -> None:
+    def changed(self, cls: str, ref: str | None = None, op: str = "mod") -> None:
         if cls not in TRANSIENT:
             self.generation += 1
+        if cls != "session":
+            self.event_id += 1
+            self.events.append((self.event_id, cls, ref or "", op))
+
+    def events_since(self, event_id: int) -> list[tuple]:
+        """(id, class, ref, add|mod|del) of each change after `event_id` (EVENTS_LOST if forgotten)."""
+        if self.events and event_id < self.events[0][0] - 1 and event_id < self.event_id - MAX_EVENTS:
+            raise Failure("EVENTS_LOST")
+        return [e for e in self.events if e[0] > event_id]
 
     def add(self, cls: str, record: dict, ref: str | None = None) -> str:
         ref = ref or new_ref()
@@ -71,12 +84,12 @@ class Store:
         if not record.get("uuid"):
             record["uuid"] = new_uuid()
         self.classes.setdefault(cls, {})[ref] = record
-        self.changed(cls)
+        self.changed(cls, ref, "add")
         return ref
 
     def remove(self, cls: str, ref: str) -> None:
         if self.classes.get(cls, {}).pop(ref, None) is not None:
-            self.changed(cls)
+            self.changed(cls, ref, "del")
 
     def record(self, cls: str, ref: str) -> dict:
         try:
@@ -87,7 +100,7 @@ class Store:
     def update(self, cls: str, ref: str, **fields) -> dict:
         rec = self.record(cls, ref)
         rec.update(fields)
-        self.changed(cls)
+        self.changed(cls, ref)
         return rec
 
     def find(self, cls: str, **fields) -> list[str]:
@@ -180,7 +193,7 @@ class Store:
 
     def _set(self, cls, ref, name, value):
         self.record(cls, ref)[name] = value
-        self.changed(cls)
+        self.changed(cls, ref)
         return ""
 
     def _map_add(self, cls, ref, name, key, value):
@@ -191,26 +204,26 @@ class Store:
         if key in target:
             raise Failure("MAP_DUPLICATE_KEY", cls, name, ref, key)
         target[key] = value
-        self.changed(cls)
+        self.changed(cls, ref)
         return ""
 
     def _map_remove(self, cls, ref, name, key):
         if self.record(cls, ref).setdefault(name, {}).pop(key, None) is not None:
-            self.changed(cls)
+            self.changed(cls, ref)
         return ""
 
     def _set_add(self, cls, ref, name, value):
         target = self.record(cls, ref).setdefault(name, [])
         if value not in target:
             target.append(value)
-            self.changed(cls)
+            self.changed(cls, ref)
         return ""
 
     def _set_remove(self, cls, ref, name, value):
         target = self.record(cls, ref).setdefault(name, [])
         if value in target:
             target.remove(value)
-            self.changed(cls)
+            self.changed(cls, ref)
         return ""
 
     def _where(self, cls: str, expr: str) -> dict:

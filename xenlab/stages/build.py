@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..core import console, flavours, proc
+from ..core import console, proc
 from ..core.files import digest, digest_tree, file_digest, keyed_digest, write_file, write_json
 from ..core.paths import PACKAGE_DIR, SIM_DIR
 from ..errors import ToolError
@@ -42,7 +42,7 @@ def _iso_part(cfg, flavour) -> str:
 
 
 def inputs(cfg) -> str:
-    flavour = flavours.load(cfg)
+    flavour = cfg.flavour
     parts = [
         digest_tree(*packer.template_files(), packer.SCRIPTS_DIR, packer.BOX_DIR, answerfile.TEMPLATE_DIR,
                     flavour.path),
@@ -67,7 +67,7 @@ def provider(cfg, flavour) -> str:
 
 
 def present(cfg) -> bool:
-    return _current(cfg, flavours.load(cfg), None)
+    return _current(cfg, cfg.flavour, None)
 
 
 def _current(cfg, flavour, want: str | None) -> bool:
@@ -127,7 +127,7 @@ def _stage_sim(tmp: Path) -> Path:
 
 
 def run(cfg, force: bool = False) -> None:
-    flavour = flavours.load(cfg)
+    flavour = cfg.flavour
     log = cfg.paths.log(f"build-{flavour.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     console.say(f"    flavour {flavour.name}: {flavour.describe()}")
     # The ISO first: a wrong file is refused before anything starts.

@@ -1,65 +1,55 @@
-"""What the Vagrantfile's triggers report on a plain `vagrant up` or `destroy`
-(`xenlab vagrant-hook`): the machine's stage recorded as xenlab would record it,
-and the stages between it and the next machine stage (wire) run."""
+"""What the Vagrantfile tells xenlab on a plain `vagrant up` or `destroy`
+(`xenlab vagrant-hook --spec <lab.json> --machine M --event E`).
+
+The hook rebuilds the Config from the lab spec Vagrant read (core.config.from_spec),
+so what it records and runs is what `plan` rendered, whatever the environment says
+now (only the password comes from where it always does). Events:
+
+    before-up   the host prepares what the machine attaches (Nova's probe disk)
+    feed        the machine's provisioning starts: run the stages that feed it (wire,
+                for devstack), after the machine it is fed after is up; xenlab's
+                provisioner then uploads their files (the Vagrantfile)
+    up          the machine is up: record its stage as `run_stage` would have, if
+                this `vagrant up` provisioned it
+    destroy     forget its stage and every stage after it
+"""
 
 from __future__ import annotations
 
 from ..core import console
-from ..errors import XenlabError
+from ..errors import HostError
+from ..machines import labspec
 from . import lifecycle
 from .down import forget_machines
-from .handoff import announce_pending, hand_off
 from .machine import STAGES
 
-def vagrant_hook(cfg, machine: str, event: str, provisioned: bool, beside: tuple[str, ...] = ()) -> None:
-    """What a Vagrantfile trigger reports: `up` (provisioned or not) or `destroy` of a machine.
+EVENTS = ("before-up", "feed", "up", "destroy")
 
-    `beside`: the machines the same `vagrant up` brings up at the same time (parallel).
-    A machine booting beside the one whose trigger runs wire waits for wire's files
-    (vagrant/devstack/wait-for-wire.sh): its before-up leaves WIRE-PENDING, and this
-    trigger, once wire is done, hands the files over (or WIRE-FAILED and why).
-    """
+
+def vagrant_hook(cfg, machine: str, event: str, provisioned: bool = False) -> None:
     s = lifecycle.machine_stage(machine)
     if event == "before-up":
         STAGES[machine].prepare(cfg)
-        feeders = [m for m in beside if machine in STAGES[m].boots_with]
-        if STAGES[machine].consumes and any(not _fed(cfg, m) for m in feeders):
-            announce_pending(cfg)
-            console.say(f"xenlab: {machine} boots now; its provisioning waits for wire, after {feeders[0]} is up")
-        return
-    if event == "destroy":
+    elif event == "feed":
+        feed(cfg, machine)
+    elif event == "destroy":
         forget_machines(cfg, machine)
         console.say(f"xenlab: {machine} destroyed: stages from {s.name} on forgotten")
-        return
-    waiting = [m for m in beside if m in STAGES[machine].boots_with and STAGES[m].consumes]
-    try:
-        _after_up(cfg, machine, s, provisioned)
-    except XenlabError as exc:
-        for other in waiting:
-            try:
-                hand_off(cfg, other, failure=exc.message)
-            except XenlabError as lost:  # the trigger's own error is the one to report
-                console.warn(lost.message)
-        raise
-    for other in waiting:
-        hand_off(cfg, other, failure="" if _fed(cfg, machine) else
-                 f"{machine} was not provisioned again and wire did not run (see the {machine} machine's output)")
-
-
-def _after_up(cfg, machine: str, s, provisioned: bool) -> None:
-    if provisioned:
+    elif provisioned:
         if lifecycle.adopt(cfg, s.name):
             console.say(f"xenlab: {s.name} recorded (vagrant up)")
+        # No `vagrant ssh-config` from inside Vagrant: verify asks for it when it needs it.
+        cfg.paths.vagrant_ssh_config.unlink(missing_ok=True)
     elif not lifecycle.is_current(cfg, s.name):
         console.warn(f"{machine} was already up and was not provisioned again, but its inputs changed: "
                      f"run `vagrant provision {machine}` (or `invoke up`)")
-        return
-    # No `vagrant ssh-config` from inside Vagrant's own trigger: verify asks for it when it needs it.
-    cfg.paths.vagrant_ssh_config.unlink(missing_ok=True)
-    for name in lifecycle.between(s.name):
+
+
+def feed(cfg, machine: str) -> None:
+    """Run the stages that feed this machine's provisioning (a no-op when they are current)."""
+    after = labspec.machine(machine).fed_after
+    if after and not lifecycle.is_current(cfg, lifecycle.machine_stage(after).name):
+        raise HostError(f"{machine} is fed by the stages after {after}, which is not up and current: "
+                        f"`vagrant up {after}` (or `vagrant provision {after}`) first")
+    for name in lifecycle.feeding(lifecycle.machine_stage(machine).name):
         lifecycle.run_stage(cfg, name)
-
-
-def _fed(cfg, machine: str) -> bool:
-    """Are the stages this machine's trigger runs (wire, after xenserver) current?"""
-    return all(lifecycle.is_current(cfg, n) for n in lifecycle.between(lifecycle.machine_stage(machine).name))

@@ -13,13 +13,13 @@ stages (the box version, wire's files, the host's facts), so an earlier stage
 that runs again but changes nothing another stage uses does not make it run;
 one whose inputs changed makes every stage after it run.
 
-Machine stages are the ones Vagrant can run by itself: a plain `vagrant up`
-boots the machines at once, and the Vagrantfile's triggers call `xenlab
-vagrant-hook` (stages/hook.py), which records the machine's stage exactly as
-`run_stage` would and runs the stages that lie between it and the next machine
-stage (wire), whose files the next machine's provisioning waits for. When
-xenlab drives Vagrant (XENLAB_DRIVEN set), the triggers do nothing. `down` is
-not part of the sequence: it undoes.
+Machine stages are the ones Vagrant can run by itself, one per row of the lab's
+machine table (machines.labspec.TABLE). On a plain `vagrant up` the Vagrantfile
+calls `xenlab vagrant-hook` (stages/hook.py): after a machine is up, its stage is
+recorded exactly as `run_stage` would record it; when a machine's provisioning
+starts, the stages that feed it (those since the machine stage before it: wire)
+run. When xenlab drives Vagrant (XENLAB_DRIVEN set), the hook leaves all that to
+it. `down` is not part of the sequence: it undoes.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ..core import console, password
 from ..core.files import digest
 from ..core.state import State
 from ..errors import ConfigError
+from ..machines.labspec import machine as machine_row
 from . import build, machine, verify, wire
 
 
@@ -42,11 +43,16 @@ class Stage:
     machine: str = ""  # the Vagrant machine this stage brings up, if any
 
 
+def _up(name: str) -> Stage:
+    row = machine_row(name)
+    return Stage(row.stage, machine.STAGES[name], row.summary, machine=name)
+
+
 SEQUENCE: list[Stage] = [
     Stage("build", build, "Packer builds the lab's boxes"),
-    Stage("up-xenserver", machine.XENSERVER, "bring up the xenserver machine", machine="xenserver"),
+    _up("xenserver"),
     Stage("wire", wire, "XenAPI facts, dom0 plugins and key, DevStack local.conf/nova.conf"),
-    Stage("up-devstack", machine.DEVSTACK, "bring up the devstack machine with wire's files", machine="devstack"),
+    _up("devstack"),
     Stage("verify", verify, "testinfra checks both hosts"),
 ]
 
@@ -82,6 +88,12 @@ def between(name: str) -> list[str]:
     return [s.name for s in after[:upto]] if upto is not None else []
 
 
+def feeding(name: str) -> list[str]:
+    """The stages that feed machine stage `name`: those since the machine stage before it."""
+    before = [s for s in SEQUENCE[:SEQUENCE.index(stage(name))] if s.machine]
+    return between(before[-1].name) if before else []
+
+
 def chained_inputs(cfg, st: State, s: Stage) -> str:
     """The stage's own inputs plus the recorded digest of the stage before it."""
     index = SEQUENCE.index(s)
@@ -95,6 +107,19 @@ def is_current(cfg, name: str) -> bool:
     return st.is_current(s.name, chained_inputs(cfg, st, s)) and s.target.present(cfg)
 
 
+def pending(cfg) -> list[str]:
+    """The stages from the first one that is not current on: what `lab` would run."""
+    st = State(cfg.paths.state)
+    for i, s in enumerate(SEQUENCE):
+        if not (st.is_current(s.name, chained_inputs(cfg, st, s)) and s.target.present(cfg)):
+            return names()[i:]
+    return []
+
+
+def say_current(name: str) -> None:
+    console.say(f"==> {name}: up to date (inputs unchanged), nothing to do")
+
+
 def run_stage(cfg, name: str, force: bool = False) -> bool:
     """Run one stage unless it is current. Returns True when it did work."""
     s = stage(name)
@@ -102,7 +127,7 @@ def run_stage(cfg, name: str, force: bool = False) -> bool:
     st = State(cfg.paths.state)
     inputs = chained_inputs(cfg, st, s)
     if not force and st.is_current(s.name, inputs) and target.present(cfg):
-        console.say(f"==> {s.name}: up to date (inputs unchanged), nothing to do")
+        say_current(s.name)
         return False
     # From here on the lab holds this password (a box bakes it in): see core.password.
     password.pin(cfg.paths, cfg.password.get_secret_value(), cfg.password_source)

@@ -1,6 +1,7 @@
 """The machine stages, `up-xenserver` and `up-devstack`.
 
-Each machine stage brings up one machine with `vagrant up --provision <machine>`.
+Each machine stage brings up one machine: `vagrant up --no-provision` of it and the
+machines that boot beside it, then `vagrant provision <machine>`.
 Its inputs are the machine's part of the lab spec, the Vagrantfile and the
 provisioning scripts, the version of the box it boots, and (devstack) the files
 wire rendered for it. A machine made from an older version of the lab's box is
@@ -11,36 +12,26 @@ from __future__ import annotations
 
 import json
 
-from ..core import console, flavours
+from ..core import console
 from ..core.files import digest, digest_tree, keyed_digest
 from ..core.paths import VAGRANT_SCRIPTS, VAGRANTFILE
 from ..images import boxes
 from ..machines import labspec, libvirt, vagrantcli
-from ..machines.labspec import MACHINES
+from ..machines.labspec import MACHINES, TABLE, Machine
 from ..machines.machine_state import check_boxes, record_ssh_config, state
-from .handoff import clear_handoff
 
 DESTROY_TIMEOUT = 600.0
 
 
 class MachineStage:
-    """Bring up one Vagrant machine.
+    """Bring up one Vagrant machine of the lab's table (machines.labspec.TABLE)."""
 
-    `consumes` names the LabPaths files it is provisioned with (synced in before
-    its provisioning); `boots_with` names machines that boot beside it, unprovisioned,
-    so that their boot overlaps this one's and only their provisioning waits;
-    `gets_probe`: it is given Nova's compute probe when the flavour says so.
-    """
-
-    def __init__(self, machine: str, consumes: tuple[str, ...] = (), boots_with: tuple[str, ...] = (),
-                 gets_probe: bool = False):
-        self.machine = machine
-        self.consumes = consumes
-        self.boots_with = boots_with
-        self.gets_probe = gets_probe
+    def __init__(self, row: Machine):
+        self.row = row
+        self.machine = row.name
 
     def _probe(self, cfg) -> bool:
-        return self.gets_probe and flavours.load(cfg).nova_probe
+        return self.row.gets_probe and cfg.flavour.nova_probe
 
     def prepare(self, cfg) -> None:
         """What the machine is given that the host makes first: Nova's probe, its tree
@@ -61,13 +52,13 @@ class MachineStage:
     def inputs(self, cfg) -> str:
         spec = labspec.spec(cfg)
         mine = {k: spec[k] for k in ("lab", "network", "libvirt", "virtualbox", "paths", self.machine)}
-        consumed = [getattr(cfg.paths, attr) for attr in self.consumes]
+        given = [getattr(cfg.paths, attr) for attr in self.row.files]
         return digest(
             json.dumps(mine, sort_keys=True),
             digest_tree(VAGRANTFILE, VAGRANT_SCRIPTS),
             "@".join(self.box(cfg)),
-            # The files it is provisioned with hold the password: keyed, see files.keyed_digest.
-            keyed_digest(cfg.paths.digest_key, *(p.read_bytes() if p.is_file() else b"" for p in consumed)),
+            # The files it is given hold the password: keyed, see files.keyed_digest.
+            keyed_digest(cfg.paths.digest_key, *(p.read_bytes() if p.is_file() else b"" for p in given)),
             _probe_inputs() if self._probe(cfg) else "",
         )
 
@@ -92,20 +83,18 @@ class MachineStage:
 
     def run(self, cfg, force: bool = False) -> None:
         libvirt.check(cfg)
-        if self.consumes:
-            clear_handoff(cfg)  # xenlab runs wire itself, before this machine's provisioning
-        others = [STAGES[m] for m in self.boots_with]
-        check_boxes(cfg, [self.machine, *self.boots_with])
+        others = [STAGES[m] for m in self.row.boots_with]
+        check_boxes(cfg, [self.machine, *self.row.boots_with])
         why = self.stale(cfg)
         if why:
             console.say(f"    {why}: destroying it to make it anew")
             vagrantcli.client(cfg, "destroy", DESTROY_TIMEOUT, quiet=False).destroy(self.machine)
-        vagrant = vagrantcli.client(cfg, "up", flavours.load(cfg).up_timeout_s, quiet=False)
+        vagrant = vagrantcli.client(cfg, "up", cfg.flavour.up_timeout_s, quiet=False)
         self.prepare(cfg)
         if state(cfg, self.machine) != "running":
             beside = [o for o in others if state(cfg, o.machine) != "running" and not o.stale(cfg)]
             for other in beside:
-                other.prepare(cfg)  # what it is given is synced in when it boots
+                other.prepare(cfg)  # what it attaches must be there when it boots
             beside = [o.machine for o in beside]
             boot = [self.machine, *beside]
             console.header(f"vagrant up --no-provision {' '.join(boot)}"
@@ -113,18 +102,17 @@ class MachineStage:
             # One Vagrant for both: vagrant-libvirt boots a command's machines in parallel.
             vagrant.up(None if set(boot) == set(MACHINES) else self.machine, no_provision=True,
                        provider=cfg.lab.provider)
-        elif self.consumes or self._probe(cfg):
-            # A machine already up gets the files it is provisioned with synced in first.
+        elif labspec.spec(cfg)[self.machine]["synced"]:
+            # Folders synced at boot (your own Nova's checkout) are synced again into a running machine.
             console.header(f"vagrant rsync {self.machine}")
             vagrant.rsync(self.machine)
+        # Its provisioning starts with xenlab's provisioner, which uploads the files it is given.
         console.header(f"vagrant provision {self.machine}")
         vagrant.provision(self.machine)
         record_ssh_config(cfg)
 
 
-XENSERVER = MachineStage("xenserver", boots_with=("devstack",))
-DEVSTACK = MachineStage("devstack", consumes=("local_conf", "nova_conf", "domzero_pub"), gets_probe=True)
-STAGES = {s.machine: s for s in (XENSERVER, DEVSTACK)}
+STAGES = {row.name: MachineStage(row) for row in TABLE}
 
 
 def _probe_inputs() -> str:
@@ -134,5 +122,5 @@ def _probe_inputs() -> str:
 
 
 def _built_box_names(cfg) -> list[str]:
-    flavour = flavours.load(cfg)
+    flavour = cfg.flavour
     return [flavour.name, *flavour.companion_boxes]

@@ -5,7 +5,11 @@ connection multiplexing (machines/sshconfig.py): testinfra ignores
 --ssh-extra-args, so the sharing goes into the ssh config file it reads. The
 suites get what the lab should look like from a context file (no secret) and
 the XenAPI password from the environment. Results: one JUnit XML report under
-.xenlab/<lab>/reports/ and a short summary per host.
+.xenlab/<lab>/reports/ and a short summary per host, with the time of each step of
+the instance the checks booted (the JUnit properties the instance checks record).
+
+Your own Nova (devstack.nova_src) goes into the devstack machine's Nova probe first
+(devstack/nova_src.py), so one `invoke verify` exercises an edit of it.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from pathlib import Path
 from ..core import console, flavours, proc
 from ..core.files import digest, digest_tree, ensure_dir, write_json
 from ..core.paths import SUITES_DIR as SUITES
+from ..devstack.instance import ON_PROPERTY, SECONDS_PROPERTY, STEP_PROPERTY, Timed, summary_line
 from ..errors import ChecksFailed, ConfigError
 from ..machines import labspec, sshconfig
 
 RUN_TIMEOUT = 900  # seconds for one host's suite, whatever hangs
+# Nova's driver runs the instance's whole life before the probe answers (and after a
+# sync of your own Nova, the probe first imports it again: half a minute under TCG).
+LIFECYCLE_TIMEOUT = 600
 
 
 @dataclass
@@ -46,6 +54,8 @@ class Outcome:
     skipped: int = 0
     seconds: float = 0.0
     round_trips: int = 0
+    instance: list[Timed] = field(default_factory=list)  # each instance step's time, from the report
+    instance_on: str = ""
 
 
 # ------------------------------------------------------------------ context
@@ -61,7 +71,7 @@ def context(cfg) -> dict:
     secret_keys = {*devstack.PROMPTED, "XENAPI_PASSWORD"}
     return {
         "flavour": cfg.lab.flavour,
-        "standin": flavours.load(cfg).standin,
+        "standin": cfg.flavour.standin,
         "xenserver": {
             "ip": devstack.xenapi_host(cfg),
             "url": devstack.connection_url(cfg),
@@ -86,13 +96,14 @@ def _probe_context(cfg) -> dict | None:
     """How the devstack host asks Nova's compute probe service, and the host it must report."""
     from ..devstack import probe
 
-    if not flavours.load(cfg).nova_probe:
+    if not cfg.flavour.nova_probe:
         return None
     try:
         facts = json.loads(cfg.paths.facts.read_text())
     except (OSError, ValueError):
         facts = {}
-    return {"ask": probe.ask(labspec.GUEST_PROBE_SOCKET), "service": "xenlab-nova-probe.service",
+    return {"ask": probe.ask(labspec.GUEST_PROBE_SOCKET), "service": labspec.GUEST_PROBE_SERVICE,
+            "lifecycle": probe.ask(labspec.GUEST_PROBE_SOCKET, LIFECYCLE_TIMEOUT, request="lifecycle"),
             "hostname": facts.get("hostname", "")}
 
 
@@ -130,7 +141,21 @@ def _outcome(role: str, report: Path, counts: Path, seconds: float) -> Outcome:
             out.skipped += 1
         else:
             out.passed += 1
+        _instance_step(out, case, passed=problem is None)
     return out
+
+
+def _instance_step(out: Outcome, case: ET.Element, passed: bool) -> None:
+    """An instance check's step and seconds, when the test case recorded them."""
+    props = {p.get("name"): p.get("value", "") for p in case.iter("property")}
+    if STEP_PROPERTY not in props:
+        return
+    try:
+        seconds = float(props[SECONDS_PROPERTY]) if SECONDS_PROPERTY in props else None
+    except ValueError:
+        seconds = None
+    out.instance.append(Timed(props[STEP_PROPERTY], seconds, passed))
+    out.instance_on = out.instance_on or props.get(ON_PROPERTY, "")
 
 
 def merge_reports(reports: list[Path], into: Path) -> None:
@@ -177,6 +202,8 @@ def summarise(outcomes: list[Outcome], report: Path) -> None:
                     f"({o.seconds:.1f} s, {o.round_trips} ssh round trips)")
         for name, message in o.failed:
             console.say(f"      - {name}: {message}")
+        if o.instance:
+            console.say(f"    {summary_line(o.instance, o.instance_on)}")
     console.say(f"    report: {report}")
 
 
@@ -199,7 +226,7 @@ def lab_targets(cfg) -> list[Target]:
     return [
         Target("xenserver", "ssh://xenserver", ssh_config, sudo=True, suites=["test_xenserver.py"]),
         Target("devstack", "ssh://devstack", ssh_config, sudo=True,
-               suites=list(flavours.load(cfg).devstack_suites)),
+               suites=list(cfg.flavour.devstack_suites)),
     ]
 
 
@@ -229,7 +256,7 @@ def host_targets(cfg, host: str, devstack_ssh_config: str | None, devstack_host:
             raise ConfigError(f"verify: cannot read {devstack_ssh_config}: {exc.strerror}") from None
         ds_config = sshconfig.write(cfg, text, cfg.paths.host_ssh_config("devstack"))
         targets.append(Target("devstack", f"ssh://{devstack_host}", ds_config, sudo=True,
-                              suites=["test_devstack.py", "test_devstack_services.py"]))
+                              suites=list(flavours.DEVSTACK_SUITES)))
     return targets
 
 
@@ -237,9 +264,12 @@ def host_targets(cfg, host: str, devstack_ssh_config: str | None, devstack_host:
 
 
 def inputs(cfg) -> str:
+    from ..devstack import nova_src
+
     facts = cfg.paths.facts
+    # Your own Nova's package too: an edit there is what the next verify exercises.
     return digest(json.dumps(cfg.public_dict(), sort_keys=True), digest_tree(SUITES),
-                  facts.read_bytes() if facts.is_file() else b"")
+                  facts.read_bytes() if facts.is_file() else b"", nova_src.content_digest(cfg.nova_src_path))
 
 
 def present(cfg) -> bool:
@@ -251,5 +281,27 @@ def present(cfg) -> bool:
     return bool(suites) and not any(s.get("failures", "0") != "0" or s.get("errors", "0") != "0" for s in suites)
 
 
+def sync_own_nova(cfg, ssh_config: Path) -> None:
+    """devstack.nova_src into the devstack machine's Nova probe, before the checks (flavours with the probe)."""
+    from ..devstack import nova_src
+
+    if not cfg.flavour.nova_probe:
+        return  # where stack.sh runs, local.conf's NOVA_REPO is the checkout
+    user = sshconfig.hosts(ssh_config.read_text()).get("devstack", {}).get("User", "")
+    target = nova_src.Target(ssh_config, "devstack", labspec.GUEST_NOVA_SRC,
+                             f"systemctl restart {labspec.GUEST_PROBE_SERVICE}", sudo=user != "root")
+    src, log = cfg.nova_src_path, cfg.paths.log("verify-nova-src")
+    if src is None:
+        if nova_src.remove(target, log):
+            console.say("    devstack.nova_src is unset: your Nova removed from the devstack machine, "
+                        "the probe runs its tree's Nova again")
+        return
+    done = nova_src.sync(src, target, log)
+    state = f"{done.changed} change(s), probe restarted" if done.restarted else "unchanged"
+    console.say(f"    your Nova: {src}/{nova_src.PACKAGE} -> devstack:{labspec.GUEST_NOVA_SRC} ({state})")
+
+
 def run(cfg, force: bool = False) -> None:
-    check(cfg, lab_targets(cfg))
+    targets = lab_targets(cfg)
+    sync_own_nova(cfg, next(t.ssh_config for t in targets if t.role == "devstack"))
+    check(cfg, targets)

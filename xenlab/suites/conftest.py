@@ -12,9 +12,12 @@ concern rather than one per file attribute. The scripts use what every dom0 has
 
 import json
 import os
+import shlex
 import time
 
 import pytest
+
+from xenlab.devstack.instance import ON_PROPERTY, SECONDS_PROPERTY, STEP_PROPERTY
 
 _RUNS = {"count": 0, "seconds": 0.0}
 
@@ -65,6 +68,31 @@ def _gather(host, sections: dict[str, str]) -> dict[str, str]:
 def gather():
     """`gather(host, {section: shell})`: every section in one remote command."""
     return _gather
+
+
+@pytest.fixture(scope="session")
+def ask_probe():
+    """`ask_probe(host, argv)`: the answer Nova's probe service gives one remote command (its stdout)."""
+    def ask(host, argv: list[str], service: str) -> str:
+        out = host.run(" ".join(shlex.quote(a) for a in argv))
+        assert out.rc == 0, f"Nova's probe service does not answer on the devstack host " \
+                            f"({(out.stdout + out.stderr).strip()[-300:]}): `systemctl status {service}` there"
+        return out.stdout
+    return ask
+
+
+@pytest.fixture
+def instance_step(record_property):
+    """`instance_step(lifecycle, step, problems)`: record the step's time, assert it showed what it must."""
+    def check(lifecycle, name: str, problems) -> None:
+        record_property(STEP_PROPERTY, name)
+        record_property(ON_PROPERTY, lifecycle.on)
+        step = lifecycle.step(name)
+        if step is not None:
+            record_property(SECONDS_PROPERTY, f"{step.seconds:.3f}")
+        found = problems(lifecycle, name)
+        assert not found, "; ".join(found)
+    return check
 
 
 def pytest_configure(config):

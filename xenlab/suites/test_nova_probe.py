@@ -9,22 +9,19 @@ register it.
 """
 
 import json
-import shlex
 
 import pytest
 
 
 @pytest.fixture(scope="module")
-def report(host, ctx):
+def report(host, ctx, ask_probe):
     probe = ctx["nova_probe"]
     assert probe, "this lab's flavour gives the devstack machine no Nova probe"
-    out = host.run(" ".join(shlex.quote(a) for a in probe["ask"]))
-    assert out.rc == 0, f"Nova's probe service does not answer on the devstack host " \
-                        f"({(out.stdout + out.stderr).strip()[-300:]}): `systemctl status {probe['service']}` there"
+    out = ask_probe(host, probe["ask"], probe["service"])
     try:
-        answer = json.loads(out.stdout)
+        answer = json.loads(out)
     except ValueError:
-        pytest.fail(f"Nova's probe answered no report: {out.stdout.strip()[-300:]}", pytrace=False)
+        pytest.fail(f"Nova's probe answered no report: {out.strip()[-300:]}", pytrace=False)
     assert "error" not in answer, f"Nova's XenAPI driver failed: {answer.get('error')}"
     return answer
 

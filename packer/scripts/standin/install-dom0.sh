@@ -69,8 +69,10 @@ INV
 chmod 0644 /etc/xensource-inventory
 mkdir -p /etc/firstboot.d/data /etc/xensource
 printf "LABEL='eth0'\nMODE='dhcp'\n" > /etc/firstboot.d/data/management.conf
-# No real partition: the simulator's ext SR is a directory under /var/run/sr-mount.
-printf "XSPARTITIONS='/dev/xenlab-standin-no-disk'\nXSTYPE='ext'\nPARTITIONS='/dev/xenlab-standin-no-disk'\nTYPE='ext'\n" \
+# The ext SR's device is the disk the box's root file system is on (found by its label, as
+# storage-init finds a host's SR partition by a stable /dev/disk name): the simulator's SR is a
+# directory on it, linked under /var/run/sr-mount, and SR.create refuses a device that is not there.
+printf "XSPARTITIONS='/dev/disk/by-label/xenlab-root'\nXSTYPE='ext'\nPARTITIONS='/dev/disk/by-label/xenlab-root'\nTYPE='ext'\n" \
   > /etc/firstboot.d/data/default-storage.conf
 printf "MULTIPATHING_ENABLED='False'\n" > /etc/firstboot.d/data/sr-multipathing.conf
 printf 'openvswitch\n' > /etc/xensource/network.conf

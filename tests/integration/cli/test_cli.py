@@ -158,15 +158,46 @@ def test_check_config_takes_a_bare_path_as_users_type_it(tmp_path, program):
     assert done.returncode == 1 and "check_host" in done.stdout
 
 
-@pytest.mark.parametrize("program", ["xenlab", "invoke"])
+@pytest.mark.parametrize("program", ["xenlab", "invoke", "inv"])
 @pytest.mark.parametrize("argv", [["plan", "--bogus"], ["plan", "--flavour"], ["bogus"], ["sim", "--port", "abc"],
-                                  ["sim", "--pool-size", "x"], ["check-config"], ["--bogus"]])
+                                  ["sim", "--pool-size", "x"], ["check-config"], ["--bogus"],
+                                  # issue 20: invoke's own core options, parsed before tasks.py loads
+                                  ["-D", "x", "-l"], ["--list-format", "bogus", "-l"], ["-F", "bogus", "--list"],
+                                  ["-T", "abc"], ["-f", "/dev/null", "status"], ["--prompt-for-sudo-password", "status"]])
 def test_parse_errors_are_one_line_usage_errors(argv, program):
-    # `invoke` is invoke's own Program: tasks.py hands it xenlab's rule as it loads.
+    # `invoke` and `inv` in the checkout are xenlab's Program in invoke's task-runner mode.
     done = run(BIN / program, *argv)
     assert done.returncode == 2, done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith(f"{program}: ")
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith(f"{program}: "), done.stderr
     assert done.stdout == "" and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("program", ["invoke", "inv"])
+def test_the_checkout_s_invoke_is_xenlab_s_program_and_says_so(program):
+    done = run(BIN / program, "--version")
+    assert done.returncode == 0 and done.stdout.startswith("Invoke 3.") and "xenlab" in done.stdout, done.stdout
+    assert "from xenlab.cli import invoke_program" in (BIN / program).read_text()
+
+
+@pytest.mark.parametrize("program", ["xenlab", "invoke"])
+def test_the_issue_s_reproducers_stop_in_one_line_before_any_file(tmp_path, program):
+    """issue 20: a plugin dir that is a file, a lab named after .xenlab/'s own entries, a
+    bad snapshot name (before the preflight), a newline in a setting from the environment."""
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "xenlab.toml").write_text('[lab]\nflavour = "standin"\n')
+    cases = [(["sim", "--port", "0", "--plugin-dir", "afile"], {}, "xenlab: sim: --plugin-dir afile: not a directory"),
+             (["lab", "--snapshot", "a/b"], {}, "xenlab: snapshot name 'a/b': use 1-32 of a-z, 0-9, '.', '_', '-'"),
+             (["sim"], {"XENLAB_WIRE_HOST": "4096\n"},
+              "xenlab: config error: XENLAB_WIRE_HOST: wire.host: '4096\\n' is neither an IPv4 address nor a host name"),
+             (["plan"], {"XENLAB_ISO_URL": " 4096 "},
+              "xenlab: config error: XENLAB_ISO_URL: iso.url: ' 4096 ' is not an http(s):// or file:// URL"),
+             (["plan"], {"XENLAB_LAB_NAME": "active"}, "xenlab: config error: XENLAB_LAB_NAME: lab.name: 'active' is "
+              "taken: .xenlab/active holds which lab a plain `vagrant up` brings up (choose another name)")]
+    for argv, env, line in cases:
+        cli = [BIN / program] + (["--search-root", PROJECT] if program == "invoke" else [])
+        done = run(*cli, *argv, cwd=tmp_path, env=env)
+        assert (done.returncode, done.stderr.strip()) == (2, line), (argv, done.stdout + done.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "xenlab.toml"]
 
 
 @pytest.mark.parametrize("program", ["xenlab", "invoke"])

@@ -47,6 +47,10 @@ def edited_state(path):
     host["cpu_info"]["cpu_count"] = "6"
     host["hostname"] = "probe-host"
     store.record("host_metrics", host["metrics"]).update(memory_total=12 * GIB, memory_free=9 * GIB)
+    # Free memory as memory_check.ml computes it: total - the host's overhead - dom0's memory.
+    dom0_memory = 3 * GIB - host["memory_overhead"]
+    store.record("VM", refs["control_domain"]).update(**{f"memory_{k}": dom0_memory for k in (
+        "static_min", "dynamic_min", "dynamic_max", "static_max", "target")})
     store.record("SR", refs["sr"])["physical_size"] = 77 * GIB
     statedb.save(store, path)
 
@@ -82,7 +86,7 @@ def test_the_probe_reports_the_hypervisor_the_records_describe(tmp_path, tree):
     assert report["nodes"] == ["probe-host"] and report["instances"] == []
     assert (report["inventory"]["VCPU"]["total"], report["inventory"]["MEMORY_MB"]["total"],
             report["inventory"]["DISK_GB"]["total"]) == (6, 12288, 77)
-    assert report["used"]["memory_mb_used"] == 3 * 1024  # total minus host_metrics memory_free
+    assert report["used"]["memory_mb_used"] == 3 * 1024  # the host's overhead and dom0's memory
     assert "call_plugin_serialized" in report["changes"][0]
     refresh = report["xenapi_calls"]["refresh_1"]
     assert refresh["host.call_plugin xenhost.py host_data"] == 1 and refresh["SR.scan"] == 1

@@ -14,7 +14,8 @@ from tests.support.prereq import missing, require_root, require_tool
 from xenlab.core.paths import LIBVIRTD_STARTED, PROJECT_DIR
 from xenlab.machines import libvirtd
 
-pytestmark = [pytest.mark.vm, pytest.mark.root]
+# Step 5: in a run with the VM tier, before the shared lab starts its libvirtd (step 10).
+pytestmark = [pytest.mark.vm, pytest.mark.root, pytest.mark.step(5)]
 
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
 PYTHON = str(PROJECT_DIR / ".venv" / "bin" / "python")

@@ -25,7 +25,7 @@ def _validate(tmp_path, flavour_name, lab_setting="", bad=None):
     if lab_setting:
         toml.write_text(toml.read_text().replace("[lab]\n", f"[lab]\n{lab_setting}\n"))
     cfg = config.load(toml, environ={"XENLAB_PASSWORD": labs.PASSWORD})
-    fl = flavours.load(cfg)
+    fl = cfg.flavour
     write_file(cfg.paths.packer_vars, packer.render_vars(cfg))
     fake = tmp_path / "fake.iso"
     fake.write_bytes(b"\0" * 4096)

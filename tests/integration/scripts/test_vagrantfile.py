@@ -10,6 +10,7 @@ on anything else.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import nova_checkout
 from tests.support.prereq import require_tool
 from xenlab.core import config
 from xenlab.stages import plan
@@ -65,6 +67,17 @@ def test_vagrantfile_validates_for_every_flavour_and_provider(vagrant_ready, tmp
     done = vagrant(["validate"], tmp_path, spec, provider=provider)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "validated successfully" in done.stdout
+
+
+def test_your_own_nova_is_synced_where_stack_sh_clones_it(vagrant_ready, tmp_path):
+    """devstack.nova_src on a DevStack flavour: Vagrant syncs the checkout that NOVA_REPO names."""
+    checkout = nova_checkout.make(tmp_path / "nova-checkout")
+    (tmp_path / "xenlab.toml").write_text(f'[devstack]\nnova_src = "{checkout}"\n')
+    spec = render_spec(tmp_path, "xcp-ng-8.3", "libvirt")
+    assert json.loads(spec.read_text())["devstack"]["synced"] == [
+        {"host": str(checkout), "guest": "/opt/stack/xenlab-nova-src", "exclude": [".tox/"]}]
+    done = vagrant(["validate"], tmp_path, spec)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from xenlab.core import config, password
+from xenlab.core import config, password, paths
 from xenlab.errors import ConfigError
 
 SENTINEL = "s3ntinel-Pw_42"
@@ -219,3 +219,88 @@ class TestPassword:
 
 def test_flavours_are_data_files():
     assert {"standin", "xcp-ng-8.2", "xenserver-7.1"} <= set(config.available_flavours())
+
+
+# A good value for every text setting whose default is empty; the others use their default.
+GOOD_TEXT = {"iso.url": "https://example.org/x.iso", "iso.checksum": "sha256:" + "a" * 64,
+             "devstack.box": "bento/ubuntu-18.04", "wire.host": "xs1.example.org"}
+PATH_SETTINGS = {"iso.path", "credentials.password_file", "devstack.nova_src"}  # paths, checked as files
+TEXT_SETTINGS = sorted(
+    f"{section}.{key}" for section, sf in config.Settings.model_fields.items()
+    for key, field in sf.annotation.model_fields.items()
+    if isinstance(field.default, str) and f"{section}.{key}" not in PATH_SETTINGS)
+
+
+def _good(key):
+    section, name = key.split(".")
+    return GOOD_TEXT.get(key) or getattr(config.Settings(), section).model_dump()[name]
+
+
+@pytest.mark.parametrize("key", TEXT_SETTINGS)
+def test_a_trailing_newline_fails_every_text_setting_from_file_and_environment(tmp_path, key):
+    """Python's `$` matches before a final newline: `host = "xs1\\n"` passed and wire
+    connected to `http://xs1\\n`. Each good value with a newline after it is refused,
+    and the error names where it came from."""
+    section, name = key.split(".")
+    good = _good(key)
+    extra = {"iso": {"url": "https://example.org/x.iso", "checksum": "sha256:" + "a" * 64}}.get(section, {})
+    base = "".join(f'{k} = "{v}"\n' for k, v in extra.items() if k != name)
+    assert load(tmp_path, f'[{section}]\n{base}{name} = "{good}"\n')  # the good value loads
+    variable = f"XENLAB_{section.upper()}_{name.upper()}"
+    others = {f"XENLAB_{section.upper()}_{k.upper()}": v for k, v in extra.items() if k != name}
+    for text, env, source in ((f'[{section}]\n{base}{name} = "{good}\\n"\n', {}, "xenlab.toml"),
+                              ("", {**others, variable: good + "\n"}, variable)):
+        with pytest.raises(ConfigError) as err:
+            load(tmp_path, text, env=env)
+        assert f"{source}: {key}: " in err.value.message and "\n" not in err.value.message
+
+
+def test_the_issue_s_newlines_and_spaces_name_their_variable(tmp_path):
+    with pytest.raises(ConfigError, match=r"XENLAB_WIRE_HOST: wire.host: '4096\\n' is neither"):
+        load(tmp_path, env={"XENLAB_WIRE_HOST": "4096\n"})
+    with pytest.raises(ConfigError, match="XENLAB_ISO_URL: iso.url: ' 4096 ' is not an http"):
+        load(tmp_path, env={"XENLAB_ISO_URL": " 4096 "})
+    # A section's own check names the field its message is about, and so its source.
+    with pytest.raises(ConfigError, match="XENLAB_ISO_URL: iso.url: a url needs a checksum"):
+        load(tmp_path, env={"XENLAB_ISO_URL": "https://example.org/x.iso"})
+    with pytest.raises(ConfigError, match="XENLAB_ISO_PATH: iso.path: set either url or path"):
+        load(tmp_path, '[iso]\nurl = "https://example.org/x.iso"\nchecksum = "sha256:' + "a" * 64 + '"\n',
+             env={"XENLAB_ISO_PATH": "x.iso"})
+
+
+@pytest.mark.parametrize("name", sorted(paths.SHARED_ENTRIES))
+def test_a_lab_cannot_take_the_name_of_what_the_labs_share(tmp_path, name):
+    """`.xenlab/active` is a file plan writes, `.xenlab/boxes` every lab's boxes: a lab
+    called so wrote into them (IsADirectoryError, or a shared folder)."""
+    for text, env, source in ((f'[lab]\nname = "{name}"\n', {}, "xenlab.toml"), ("", {"XENLAB_LAB_NAME": name},
+                                                                              "XENLAB_LAB_NAME")):
+        with pytest.raises(ConfigError) as err:
+            load(tmp_path, text, env=env)
+        if name in ("active", "boxes"):  # the others are no lab name anyway (`_`, `.`)
+            assert f"{source}: lab.name: '{name}' is taken: .xenlab/{name} holds" in err.value.message
+    assert not (tmp_path / ".xenlab").exists()
+
+
+def test_your_own_nova_is_a_checked_path_from_the_file_or_the_environment(tmp_path):
+    from tests.support import nova_checkout
+
+    nova_checkout.make(tmp_path / "src" / "nova-tree")
+    assert load(tmp_path, "[devstack]\nnova_src = 'src/nova-tree'\n").nova_src_path == tmp_path / "src/nova-tree"
+    assert load(tmp_path, env={"XENLAB_DEVSTACK_NOVA_SRC": str(tmp_path / "src/nova-tree")}).nova_src_path == \
+        tmp_path / "src/nova-tree"
+    assert load(tmp_path).nova_src_path is None
+    (tmp_path / "file").write_text("")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "victoria/nova").mkdir(parents=True)
+    (tmp_path / "victoria/nova/__init__.py").write_text("")
+    for value, why in (("nowhere", "nowhere: no such directory"), ("file", "file: not a directory"),
+                       ("empty", "empty is not a Nova checkout (no nova/__init__.py)"),
+                       ("victoria", "victoria has no nova/virt/xenapi/driver.py: the XenAPI driver was removed "
+                                    "in Victoria (check out ussuri-eol or older)")):
+        with pytest.raises(ConfigError) as err:
+            load(tmp_path, f"[devstack]\nnova_src = '{value}'\n")
+        assert err.value.message.startswith("config error: ") and "xenlab.toml: devstack.nova_src: " in \
+            err.value.message and err.value.message.endswith(why) and err.value.exit_code == 2
+    with pytest.raises(ConfigError, match=r"^config error: XENLAB_DEVSTACK_NOVA_SRC: devstack.nova_src: /nowhere: "
+                                          r"no such directory$"):
+        load(tmp_path, env={"XENLAB_DEVSTACK_NOVA_SRC": "/nowhere"})

@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xenlab.cli import program
+from xenlab.cli import invoke_program, program
 from xenlab.core.config import Settings
+from xenlab.core.paths import PROJECT_DIR
 
 SECTIONS = list(Settings.model_fields)
 KEYS = {name: set(f.annotation.model_fields) for name, f in Settings.model_fields.items()}
@@ -89,23 +90,30 @@ def deadline(seconds: float):
 
 
 def run_cli(argv, env=None):
+    """argv[0] picks the program: `xenlab`, or the checkout's `invoke` (which finds tasks.py
+    from the working directory, as it does when a user runs it in the checkout)."""
     out, err = io.StringIO(), io.StringIO()
     code = 0
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("XENLAB_")} | (env or {})
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("XENLAB_", "INVOKE_"))} | (env or {})
+    # No tool on PATH: a command line a fuzzer drew that does parse fails at once (the
+    # preflight), and never starts Packer, QEMU or Vagrant on the machine.
+    environ["PATH"] = "/nonexistent"
     with mock.patch.dict(os.environ, environ, clear=True), deadline(20), \
-            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+            contextlib.chdir(PROJECT_DIR if argv[0] == "invoke" else os.getcwd()):
         try:
-            program.run(argv)
+            (invoke_program if argv[0] == "invoke" else program).run(argv)
         except SystemExit as exc:
             code = exc.code or 0
     return code, out.getvalue(), err.getvalue()
 
 
-def assert_usage_error(done, context):
+def assert_usage_error(done, context, binary="xenlab"):
     code, out, err = done
     assert code == 2, (context, out, err)
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("xenlab: "), (context, err)
+    # The program's own errors name it; a task's are xenlab's under either program.
+    assert len(lines) == 1 and lines[0].startswith((f"{binary}: ", "xenlab: ")), (context, err)
     assert "Traceback" not in err and out == "", (context, out)
 
 
@@ -225,15 +233,62 @@ flag_word = st.text(alphabet=string.ascii_lowercase + "-_", min_size=1, max_size
 CORE_FLAGS = ("help", "version", "list", "debug", "echo", "pty", "dry", "complete", "warn-only", "write-pyc",
               "hide", "config", "list-depth", "list-format", "command-timeout", "prompt-for-sudo-password",
               "print-completion-script")
+# The invoke binary's task-runner options (Program.task_args), beside the core ones.
+RUNNER_FLAGS = ("collection", "no-dedupe", "search-root")
 not_a_number = st.one_of(st.sampled_from(["abc", "x", "1.5", "", " ", "0x10", "1e3", "--", "٣"]),
                          st.text(alphabet=string.ascii_letters + ".,", min_size=1, max_size=6))
 
 
+# What -f (invoke's runtime config file) may name, and what is in it.
+RUNTIME_FILES = {"missing": None, "directory": "dir", "fifo": "fifo", "bad-yaml": b"a: [\n",
+                 "bad-json": b"{\n", "not-a-mapping": b"- a\n", "py-syntax": b"x = (\n", "py-raises": b"1 / 0\n",
+                 "not-utf8": b"a: \xff\xfe\n", "toml": b"[lab]\n"}
+SUFFIXES = {"bad-json": ".json", "py-syntax": ".py", "py-raises": ".py", "toml": ".toml", "directory": ""}
+
+
 @st.composite
-def bad_command_line(draw):
+def bad_core_option(draw, binary, task):
+    """A bad value for one of invoke's own core options (or, for `invoke`, its runner options)."""
+    word = flag_word.filter(lambda w: not w.startswith("-"))
+    kinds = ["list-format", "list-root", "depth-with-json", "runtime-config", "help-topic", "completion-shell"]
+    kind = draw(st.sampled_from(kinds + (["collection", "search-root"] if binary == "invoke" else [])))
+    if kind == "list-format":
+        return [draw(st.sampled_from(["-F", "--list-format"])), draw(word.filter(lambda w: w not in
+                ("flat", "nested", "json"))), draw(st.sampled_from(["-l", "--list"]))]
+    if kind == "list-root":  # no sub-collection has that name
+        return [draw(st.sampled_from(["-l", "--list"])), draw(word)]
+    if kind == "depth-with-json":
+        return ["-D", str(draw(st.integers(1, 9))), "-F", "json", "-l"]
+    if kind == "runtime-config":
+        fault = draw(st.sampled_from(sorted(RUNTIME_FILES)))
+        return [draw(st.sampled_from(["-f", "--config"])), f"{{tmp}}/{fault}{SUFFIXES.get(fault, '.yaml')}", task]
+    if kind == "help-topic":
+        return ["--help", draw(word.filter(lambda w: w not in TASK_FLAGS and w not in OTHER_TASKS))]
+    if kind == "completion-shell":
+        return ["--print-completion-script", draw(word.filter(lambda w: w not in ("bash", "zsh", "fish")))]
+    if kind == "collection":
+        return ["-c", draw(word.filter(lambda w: w != "tasks")), "-l"]
+    return ["-r", "{tmp}/" + draw(word), "-l"]  # a search root with no tasks.py
+
+
+def make_runtime_files(tmp):
+    for fault, content in RUNTIME_FILES.items():
+        path = tmp / f"{fault}{SUFFIXES.get(fault, '.yaml')}"
+        if path.exists() or path.is_symlink() or content is None:
+            continue
+        if content == "dir":
+            path.mkdir()
+        elif content == "fifo":
+            os.mkfifo(path)
+        else:
+            path.write_bytes(content)
+
+
+@st.composite
+def bad_command_line(draw, binary="xenlab"):
     task = draw(st.sampled_from(sorted(TASK_FLAGS)))
     fault = draw(st.sampled_from(["unknown-flag", "missing-value", "not-a-number", "unknown-task",
-                                  "unknown-core-flag", "core-not-a-number", "extra-word"]))
+                                  "unknown-core-flag", "core-not-a-number", "core-bad-value", "extra-word"]))
     argv = [task]
     if fault == "unknown-flag":
         flag = "--" + draw(flag_word.filter(lambda w: f"--{w}" not in TASK_FLAGS[task] and w not in
@@ -248,7 +303,10 @@ def bad_command_line(draw):
         argv = [draw(flag_word.filter(lambda w: w not in TASK_FLAGS and w not in OTHER_TASKS
                                       and not w.startswith("-")))]
     elif fault == "unknown-core-flag":
-        argv = ["--" + draw(flag_word.filter(lambda w: not w.startswith("-") and w not in CORE_FLAGS))] + argv
+        argv = ["--" + draw(flag_word.filter(lambda w: not w.startswith("-") and w not in CORE_FLAGS
+                                             and w not in RUNNER_FLAGS))] + argv
+    elif fault == "core-bad-value":
+        argv = draw(bad_core_option(binary, task))
     elif fault == "core-not-a-number":
         argv = [draw(st.sampled_from(["--command-timeout", "-T", "--list-depth", "-D"])), draw(not_a_number)] + argv
     else:  # a second bare word where none is taken
@@ -258,28 +316,74 @@ def bad_command_line(draw):
     return argv
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(argv=bad_command_line())
-def test_a_command_line_invoke_cannot_parse_exits_2(tmp_path, argv):
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), binary=st.sampled_from(["xenlab", "invoke"]))
+def test_a_command_line_invoke_cannot_parse_exits_2(tmp_path, data, binary):
+    """Through both programs: `xenlab`, and the checkout's `invoke` (which loads tasks.py)."""
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in data.draw(bad_command_line(binary))]
     config = tmp_path / "xenlab.toml"
     if not config.exists():
         config.write_text('[lab]\nflavour = "standin"\n')
-    assert_usage_error(run_cli(["xenlab", *argv], {"XENLAB_PASSWORD": "pw", "XENLAB_CONFIG": str(config)}), argv)
+        make_runtime_files(tmp_path)
+    done = run_cli([binary, *argv], {"XENLAB_PASSWORD": "pw", "XENLAB_CONFIG": str(config)})
+    assert_usage_error(done, argv, binary)
+    assert not (tmp_path / ".xenlab").exists(), argv  # nothing was written
 
 
+@pytest.mark.parametrize("binary", ["xenlab", "invoke"])
 @pytest.mark.parametrize("argv, line", [
-    (["plan", "--bogus"], "xenlab: No idea what '--bogus' is (see `xenlab plan --help`)"),
-    (["plan", "--flavour"], "xenlab: --flavour needs a value (see `xenlab plan --help`)"),
-    (["bogus"], "xenlab: No idea what 'bogus' is (see `xenlab --help`)"),
-    (["sim", "--port", "abc"], "xenlab: --port takes a whole number, not 'abc' (see `xenlab --help`)"),
-    (["sim", "--pool-size", "x"], "xenlab: --pool-size takes a whole number, not 'x' (see `xenlab --help`)"),
+    (["plan", "--bogus"], "{b}: No idea what '--bogus' is (see `{b} plan --help`)"),
+    (["plan", "--flavour"], "{b}: --flavour needs a value (see `{b} plan --help`)"),
+    (["bogus"], "{b}: No idea what 'bogus' is (see `{b} --help`)"),
+    (["sim", "--port", "abc"], "{b}: --port takes a whole number, not 'abc' (see `{b} --help`)"),
+    (["sim", "--pool-size", "x"], "{b}: --pool-size takes a whole number, not 'x' (see `{b} --help`)"),
+    # issue 20: invoke's own core options, through both programs
+    (["--list-format", "bogus", "-l"], "{b}: --list-format takes flat, nested, json, not 'bogus' (see `{b} --help`)"),
+    (["-F", "bogus", "--list"], "{b}: --list-format takes flat, nested, json, not 'bogus' (see `{b} --help`)"),
+    (["-D", "x", "-l"], "{b}: --list-depth takes a whole number, not 'x' (see `{b} --help`)"),
+    (["-T", "abc"], "{b}: --command-timeout takes a whole number, not 'abc' (see `{b} --help`)"),
+    (["-D", "2", "-F", "json", "-l"], "{b}: The --list-depth option is not supported with JSON format "
+                                      "(see `{b} --help`)"),
+    (["-l", "nosuch"], "{b}: Sub-collection 'nosuch' not found (see `{b} --help`)"),
+    (["--help", "nosuch"], "{b}: No idea what 'nosuch' is (see `{b} --help`)"),
+    (["-f", "/nonexistent/x.yaml", "status"], "{b}: --config /nonexistent/x.yaml: no such file (see `{b} --help`)"),
+    # issue 20: arguments before the host (the preflight) and before any file
+    (["lab", "--snapshot", "a/b"], "xenlab: snapshot name 'a/b': use 1-32 of a-z, 0-9, '.', '_', '-'"),
+    (["restore", "--name", "a/b"], "xenlab: snapshot name 'a/b': use 1-32 of a-z, 0-9, '.', '_', '-'"),
+    (["sim", "--port", "0", "--plugin-dir", "/dev/null"], "xenlab: sim: --plugin-dir /dev/null: not a directory"),
 ])
-def test_the_issue_s_command_lines_are_usage_errors(tmp_path, argv, line):
+def test_the_issue_s_command_lines_are_usage_errors(tmp_path, argv, line, binary):
     config = tmp_path / "xenlab.toml"
     config.write_text('[lab]\nflavour = "standin"\n')
-    done = run_cli(["xenlab", *argv], {"XENLAB_PASSWORD": "pw", "XENLAB_CONFIG": str(config)})
-    assert_usage_error(done, argv)
+    done = run_cli([binary, *argv], {"XENLAB_PASSWORD": "pw", "XENLAB_CONFIG": str(config)})
+    assert_usage_error(done, argv, binary)
+    assert done[2].strip() == line.format(b=binary)
+    assert not (tmp_path / ".xenlab").exists()
+
+
+@pytest.mark.parametrize("binary", ["xenlab", "invoke"])
+@pytest.mark.parametrize("argv, line", [
+    (["-c", "nosuch", "-l"], "invoke: Can't find any collection named 'nosuch' (see `invoke --help`)"),
+    (["-c"], "invoke: --collection needs a value (see `invoke --help`)"),
+    (["-c", "x"], "xenlab: No idea what '-c' is (see `xenlab --help`)"),  # xenlab has its tasks bundled
+])
+def test_the_runner_s_own_options_are_usage_errors_too(argv, line, binary):
+    if not line.startswith(binary):
+        return
+    assert_usage_error(done := run_cli([binary, *argv]), argv, binary)
     assert done[2].strip() == line
+
+
+@pytest.mark.parametrize("binary", ["xenlab", "invoke"])
+def test_a_lab_named_after_what_labs_share_is_refused_before_any_file(tmp_path, binary):
+    """issue 20: `name = "active"` ended in IsADirectoryError writing .xenlab/active."""
+    for name in ("active", "boxes"):
+        (tmp_path / "xenlab.toml").write_text(f'[lab]\nname = "{name}"\nflavour = "standin"\n')
+        for task in ("plan", "down", "restore", "status"):
+            done = run_cli([binary, task], {"XENLAB_PASSWORD": "pw", "XENLAB_CONFIG": str(tmp_path / "xenlab.toml")})
+            assert_usage_error(done, (name, task), binary)
+            assert f"lab.name: '{name}' is taken: .xenlab/{name} holds" in done[2]
+    assert not (tmp_path / ".xenlab").exists()
 
 
 # ------------------------------------------------------------ check-config's files

@@ -9,14 +9,14 @@ from xenlab.errors import ConfigError
 
 def test_every_flavour_file_loads(tmp_path):
     for name in config.available_flavours():
-        fl = flavours.load(labs.load(tmp_path / name, name))
+        fl = labs.load(tmp_path / name, name).flavour
         assert fl.name == name
         assert fl.kind in ("xenserver", "standin")
         assert fl.box_name == f"xenlab/{name}"
 
 
 def test_standin_says_it_is_a_stand_in(tmp_path):
-    fl = flavours.load(labs.load(tmp_path))
+    fl = labs.load(tmp_path).flavour
     assert fl.standin
     assert "stand-in" in fl.product
     assert "XenServer" not in fl.product
@@ -28,20 +28,23 @@ def test_standin_says_it_is_a_stand_in(tmp_path):
     ("xcp-ng-8.2", "xcp-ng-8.2.1-20231130.iso", "108aa7144d1f5dd169a1b99ca70b510527136c549f2e3c3c1707b619e17ee1b6"),
 ])
 def test_xcp_ng_isos_are_pinned_to_the_vendors_published_sha256(tmp_path, name, iso, sha256):
-    fl = flavours.load(labs.load(tmp_path, name))
+    fl = labs.load(tmp_path, name).flavour
     assert fl.iso_url == f"https://mirrors.xcp-ng.org/isos/{name[-3:]}/{iso}"
     assert fl.iso_checksum == f"sha256:{sha256}"
 
 
 def test_behaviour_is_data_not_names(tmp_path):
-    standin = flavours.load(labs.load(tmp_path / "s", "standin"))
-    real = flavours.load(labs.load(tmp_path / "r", "xcp-ng-8.3"))
+    standin = labs.load(tmp_path / "s", "standin").flavour
+    real = labs.load(tmp_path / "r", "xcp-ng-8.3").flavour
     assert (standin.standin, standin.needs_kvm, standin.packer_build) == (True, False, "standin")
     assert (real.standin, real.needs_kvm, real.packer_build) == (False, True, "xenserver")
     assert standin.devstack_box == "xenlab/standin-devstack" and standin.companion_boxes == ("standin-devstack",)
     assert real.devstack_box == "generic/ubuntu1804" and real.companion_boxes == ()
     assert "test_devstack_services.py" in real.devstack_suites
     assert "test_devstack_services.py" not in standin.devstack_suites
+    # Both answer "can Nova boot an instance?": through Nova's driver in the probe, or the OpenStack API.
+    assert "test_instance_driver.py" in standin.devstack_suites and standin.nova_probe
+    assert "test_instance_server.py" in real.devstack_suites and not real.nova_probe
     assert standin.up_timeout_s < real.up_timeout_s
 
 
@@ -62,24 +65,35 @@ def test_flavour_settings_are_typed(tmp_path, line, why):
         flavours.load_file(bad)
 
 
-def test_every_flavour_variable_is_declared_for_packer():
-    """Packer warns about undeclared variables in a var file: xenlab's data is declared too."""
+def test_packer_declares_only_what_its_templates_use_and_xenlab_sets_each(tmp_path):
+    """packer/variables.pkr.hcl holds Packer's variables, not xenlab's flavour data: each
+    is read by a template, and each without a default is set by the rendered var file,
+    a build's -var or the secret's environment variable."""
+    import re
+
     import hcl2
 
     from xenlab.core.paths import PACKER_DIR
+    from xenlab.images import packer
 
-    declared = set()
+    declared, required = set(), set()
     for path in PACKER_DIR.glob("*.pkr.hcl"):
         with path.open() as fh:
             for block in hcl2.load(fh).get("variable", []):
-                declared |= {flavours.plain(name) for name in block}
-    for fl in flavours.all_flavours():
-        used = set(flavours.read(fl.path))
-        assert used <= declared, (fl.name, used - declared)
+                for name, body in block.items():
+                    declared.add(flavours.plain(name))
+                    if "default" not in body:
+                        required.add(flavours.plain(name))
+    templates = "".join(p.read_text() for p in PACKER_DIR.glob("*.pkr.hcl") if p.name != "variables.pkr.hcl")
+    assert declared == set(re.findall(r"\bvar\.([a-z_]+)", templates))
+    for name in ("standin", "xcp-ng-8.3"):
+        cfg = labs.load(tmp_path / name, name)
+        assert required <= set(packer.variables(cfg)) | {"root_password"}, name
+        assert set(packer.variables(cfg)) <= declared, name
 
 
 def test_xenserver_71_needs_a_user_supplied_iso(tmp_path):
-    fl = flavours.load(labs.load(tmp_path, "xenserver-7.1"))
+    fl = labs.load(tmp_path, "xenserver-7.1").flavour
     assert fl.iso_url == ""
 
 

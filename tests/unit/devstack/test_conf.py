@@ -52,3 +52,20 @@ def test_nova_conf_holds_the_password_as_devstacks_iniset_writes_it(tmp_path):
 def test_renders_are_pure(tmp_path):
     c = cfg(tmp_path)
     assert devstack.render_local_conf(c) == devstack.render_local_conf(c)
+
+
+def test_your_own_nova_is_what_devstack_clones(tmp_path):
+    from tests.support import nova_checkout
+
+    src = nova_checkout.make(tmp_path / "nova", branch="fix/xenapi-$boot")
+    values, _ = restrictions.split_local_conf(devstack.render_local_conf(cfg(tmp_path, devstack={"nova_src": str(src)})))
+    assert values["NOVA_REPO"] == devstack.NOVA_REPO_IN_MACHINE
+    assert values["NOVA_BRANCH"] == "fix/xenapi-$boot"  # read back by bash literally
+    text = devstack.render_local_conf(cfg(tmp_path, devstack={"nova_src": str(src)}))
+    assert text.count("NOVA_BRANCH=") == 1 and "KEYSTONE_BRANCH=train-eol" in text
+    # Without the setting, on a detached HEAD (which DevStack cannot clone by name), or where no
+    # stack.sh runs (the stand-in: verify syncs your Nova into its probe): Nova as released.
+    for c in (cfg(tmp_path), cfg(tmp_path, devstack={"nova_src": str(nova_checkout.make(tmp_path / "d", None))}),
+              cfg(tmp_path, devstack={"nova_src": str(src)}, lab={"flavour": "standin"})):
+        values, _ = restrictions.split_local_conf(devstack.render_local_conf(c))
+        assert values["NOVA_BRANCH"] == "train-eol" and "NOVA_REPO" not in values

@@ -5,13 +5,12 @@ import stat
 import xml.etree.ElementTree as ET
 
 from xenlab.images import answerfile
-from xenlab.core import flavours
 from tests.support import labs
 
 
 def _render(tmp_path, flavour="xcp-ng-8.3", **overrides):
     cfg = labs.load(tmp_path, flavour)
-    return cfg, answerfile.render(cfg, flavours.load(cfg), **overrides)
+    return cfg, answerfile.render(cfg, cfg.flavour, **overrides)
 
 
 def test_password_with_xml_and_shell_specials_round_trips(tmp_path):
@@ -59,6 +58,6 @@ def test_xcp_ng_installers_still_read_the_network_backend(tmp_path):
 
 def test_written_file_is_owner_only(tmp_path):
     cfg = labs.load(tmp_path / "lab", "xcp-ng-8.3")
-    path = answerfile.write(cfg, flavours.load(cfg), tmp_path / "http")
+    path = answerfile.write(cfg, cfg.flavour, tmp_path / "http")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.name == "answerfile.xml"

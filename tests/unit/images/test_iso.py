@@ -4,7 +4,6 @@ import hashlib
 
 import pytest
 
-from xenlab.core import flavours
 from xenlab.images import iso
 from xenlab.errors import ConfigError
 from tests.support import labs
@@ -38,8 +37,8 @@ def test_missing_local_iso(tmp_path):
 
 def test_flavour_iso_is_the_default_with_its_pinned_digest(tmp_path):
     cfg = labs.load(tmp_path, "xcp-ng-8.3")
-    chosen = iso.resolve(cfg, flavours.load(cfg))
-    assert chosen.url == flavours.load(cfg).iso_url and not chosen.local
+    chosen = iso.resolve(cfg, cfg.flavour)
+    assert chosen.url == cfg.flavour.iso_url and not chosen.local
     assert chosen.checksum == "sha256:6f0717b0414df1a9184839473b9b7ef46a06f428bd3f1440c56b955ffbb3e649"
 
 
@@ -47,10 +46,10 @@ def test_iso_path_beats_the_flavour_and_is_verified(tmp_path):
     path, real = _iso(tmp_path)
     cfg = labs.load(tmp_path / "lab", "xcp-ng-8.2", extra=f'[iso]\npath = "{path}"\nchecksum = "sha256:{"1" * 64}"\n')
     with pytest.raises(ConfigError, match="checksum mismatch"):
-        iso.resolve(cfg, flavours.load(cfg))
+        iso.resolve(cfg, cfg.flavour)
 
 
 def test_flavour_without_public_iso_asks_for_a_path(tmp_path):
     cfg = labs.load(tmp_path, "xenserver-7.1")
     with pytest.raises(ConfigError, match="iso.path"):
-        iso.resolve(cfg, flavours.load(cfg))
+        iso.resolve(cfg, cfg.flavour)

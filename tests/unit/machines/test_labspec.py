@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -71,8 +72,25 @@ def test_names_are_per_lab(tmp_path):
     spec = labspec.spec(load(tmp_path, '[lab]\nname = "mylab"\n'))
     assert spec["libvirt"]["prefix"] == "xenlab-mylab-"
     assert spec["libvirt"]["networks"] == {"private": "xenlab-mylab", "management": "xenlab-mylab-mgmt"}
-    assert spec["paths"]["devstack_files"].endswith("/.xenlab/mylab/devstack")
-    assert spec["hook"][1:] == ["vagrant-hook", "--flavour", "xcp-ng-8.3", "--config", str(tmp_path / "xenlab.toml")]
+    assert spec["devstack"]["files"][0] == {"from": str(tmp_path / ".xenlab/mylab/devstack/local.conf"),
+                                            "to": "/var/lib/xenlab/devstack/local.conf", "mode": "0600"}
+    # The Vagrantfile adds --spec <this file>: the hook reads the spec Vagrant read.
+    assert spec["hook"][1:] == ["vagrant-hook"]
+    assert spec["config"]["settings"]["lab"]["name"] == "mylab"
+
+
+def test_every_machine_of_the_table_is_in_the_spec_in_its_order(tmp_path):
+    spec = labspec.spec(load(tmp_path, flavour="standin"))
+    assert spec["machines"] == [m.name for m in labspec.TABLE] == list(labspec.MACHINES)
+    for row in labspec.TABLE:
+        me = spec[row.name]
+        assert me["stage"] == row.stage and me["xen_host"] == row.xen_host and me["fed_after"] == row.fed_after
+        # Each machine's provisioning is its own scripts, after xenlab's provisioner (the Vagrantfile).
+        assert me["provision"] and all(Path(p["path"]).is_file() for p in me["provision"])
+    # The stand-in's devstack gets the probe's disk and script; the xenserver machine nothing.
+    assert spec["devstack"]["disks"] == [{"volume": spec["nova_probe"]["volume"], "bus": "virtio"}]
+    assert spec["devstack"]["files"][-1]["to"].endswith("/nova-probe.py")
+    assert spec["xenserver"]["files"] == [] and spec["xenserver"]["vagrant_hostname"] == ""
 
 
 def test_spec_holds_no_secret(tmp_path):
@@ -94,3 +112,27 @@ def test_devstack_machine_fetches_the_images_os_xenapis_plugin_uploads(tmp_path)
     assert spec["devstack"]["image_urls"] == list(conf.PLUGIN_IMAGE_URLS)
     # The plugin's own choice (os-xenapi 0.3.4 devstack/plugin.sh): a VHD first, for the xenserver driver.
     assert spec["devstack"]["image_urls"][0].endswith("/cirros-0.3.5-x86_64-disk.vhd.tgz")
+
+
+def test_the_probe_imports_your_nova_from_where_verify_syncs_it(tmp_path):
+    probe = labspec.spec(load(tmp_path, flavour="standin"))["nova_probe"]
+    assert f"NOVA_PROBE_NOVA_SRC={labspec.GUEST_NOVA_SRC}" in probe["environment"].split()
+
+
+def test_your_nova_is_synced_by_vagrant_only_where_stack_sh_clones_it(tmp_path):
+    from tests.support import nova_checkout
+    from xenlab.errors import ConfigError
+
+    src = nova_checkout.make(tmp_path / "nova")
+    toml = f"[devstack]\nnova_src = '{src}'\n"
+    assert labspec.spec(load(tmp_path, toml, flavour="xcp-ng-8.3"))["devstack"]["synced"] == [{
+        "host": str(src), "guest": "/opt/stack/xenlab-nova-src", "exclude": [".tox/"]}]
+    # The stand-in: verify syncs the package into the probe instead.
+    assert labspec.spec(load(tmp_path, toml, flavour="standin"))["devstack"]["synced"] == []
+    assert labspec.spec(load(tmp_path, flavour="xcp-ng-8.3"))["devstack"]["synced"] == []
+    nova_checkout.make(src, branch=None)
+    with pytest.raises(ConfigError, match="has no branch checked out in its own .git .a detached HEAD, or a "
+                                          "worktree.: DevStack clones NOVA_BRANCH by name") as err:
+        labspec.spec(load(tmp_path, toml, flavour="xcp-ng-8.3"))
+    assert err.value.exit_code == 2 and "\n" not in err.value.message
+    assert labspec.spec(load(tmp_path, toml, flavour="standin"))["devstack"]["synced"] == []

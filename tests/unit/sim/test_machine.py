@@ -104,3 +104,25 @@ def test_only_the_gateway_and_dns_interface_may_set_route_and_servers(tmp_path):
     # Kept across a restart of the simulator, as networkd.db is: a new machine writes from it.
     ThisMachine(root).apply_ip("eth0", "DHCP", "", "", "", "")
     assert "UseGateway=no" in (root / machine.NETWORKD_FILE.format(device="eth0")).read_text()
+
+
+def test_the_machines_sr_files_and_devices(tmp_path):
+    """The stand-in's SR is a directory on its disk, linked at /var/run/sr-mount/<uuid> (sm's
+    MOUNT_BASE): its size is that file system's, its utilisation what its files take; a device
+    exists when the machine has it. A simulated host keeps its SRs in a directory of its own and
+    knows its disks by name and size."""
+    root = fake_root(tmp_path)
+    m = ThisMachine(root)
+    assert not m.has_device("/dev/disk/by-label/xenlab-root")
+    (root / "dev/disk/by-label").mkdir(parents=True)
+    (root / "dev/disk/by-label/xenlab-root").touch()
+    assert m.has_device("/dev/disk/by-label/xenlab-root")
+    directory = m.sr_dir("uuid-1", "ext")
+    assert directory == root / machine.SR_MOUNT / "uuid-1" and m.sr_dir("uuid-2", "iso") is None
+    (directory / "a.vhd").write_bytes(b"x" * 10000)
+    size, used = m.sr_sizes("uuid-1", "ext")
+    assert size == m.make_sr("uuid-1", "ext")[0] > 0 and used == machine.dir_usage(directory) >= 10000
+    sim = Simulated(sr_root=tmp_path / "sim-sr")
+    assert sim.has_device("/dev/sda3") and not sim.has_device("/dev/sdz")
+    assert sim.device_size("/dev/sda3") == machine.DISKS["/dev/sda3"] and sim.make_sr("u", "ext") is None
+    assert sim.sr_dir("u", "ext") == tmp_path / "sim-sr" / "u" and sim.sr_sizes("u", "ext") == (None, 0)

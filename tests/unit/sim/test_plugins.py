@@ -142,3 +142,104 @@ def test_a_plugin_xapi_cannot_execute(api):
     with pytest.raises(Failure) as exc:
         plugin(api, "bandwidth.py", "fetch_all_bandwidth", {"params": NO_ARGS})
     assert exc.value.description[:3] == ["XENAPI_PLUGIN_FAILURE", "non-zero exit", ""]
+
+
+# ------------------------------------------------------------------ the lifecycle's plugins (os-xenapi 0.3.4)
+
+import base64  # noqa: E402
+import zlib  # noqa: E402
+
+from .conftest import Host  # noqa: E402
+
+
+def serialized(*args, **kwargs) -> str:
+    """What os-xenapi's call_plugin_serialized sends under Python 2.7."""
+    return pickle.dumps({"args": args, "kwargs": kwargs}, protocol=0).decode("latin-1")
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A host with a running guest (domid known) and every plugin file installed."""
+    for name in ("xenstore.py", "console.py", "xenhost.py", "netwrap.py", "glance.py"):
+        (tmp_path / name).write_text("# os-xenapi's file\n")
+        (tmp_path / name).chmod(0o755)
+    from xenlab.sim.machine import Simulated
+
+    a = Api("root", "pw", tmp_path, machine=Simulated(sr_root=tmp_path / "sr"))
+    host = Host(a, a.dispatch("session.login_with_password", ("root", "pw"))["Value"])
+    vm = host.vm(xenstore_data={"vm-data/hostname": "guest"})
+    host.call("VM.start", vm, False, False)
+    return host, int(host.call("VM.get_domid", vm))
+
+
+def test_xenstore_plugin_reads_writes_lists_and_deletes(lab):
+    """xenstore.py read_record/write_record/list_records/delete_record: JSON answers (jsonify); a
+    missing path is "None" with ignore_missing_path, else XenstoreError; deleting a gone path is fine."""
+    host, domid = lab
+
+    def xs(fn, **args):
+        return plugin(host.api, "xenstore.py", fn, {"dom_id": str(domid), **args})
+    assert json.loads(xs("read_record", path="vm-data/hostname")) == "guest"
+    assert xs("write_record", path="vm-data/networking/fa163e000001", value='{"label": "net"}') == '{"label": "net"}'
+    assert json.loads(xs("list_records", path="vm-data/networking")) == {"fa163e000001": {"label": "net"}}
+    assert json.loads(xs("read_record", path="vm-data/nope", ignore_missing_path="True")) == "None"
+    with pytest.raises(Failure) as exc:
+        xs("read_record", path="vm-data/nope")
+    assert exc.value.description[:3] == ["XENAPI_PLUGIN_FAILURE", "read_record", "XenstoreError"]
+    assert "couldn't read path" in exc.value.description[3]
+    assert xs("delete_record", path="vm-data/networking") == '""'
+    assert xs("delete_record", path="vm-data/networking") == '""'
+    assert json.loads(xs("list_records", path="vm-data/networking")) == {}
+
+
+def test_console_plugin_returns_the_simulated_console(lab):
+    """console.py get_console_log: base64 of zlib of the log's last 100 KiB; a domain with no log
+    fails as open() fails; a dom_id that is no number is PluginError "Invalid dom_id"."""
+    host, domid = lab
+    text = zlib.decompress(base64.b64decode(plugin(host.api, "console.py", "get_console_log",
+                                                   {"dom_id": str(domid)}))).decode()
+    assert "no guest runs here, this console is simulated" in text and f"domain {domid}" in text
+    with pytest.raises(Failure) as exc:
+        plugin(host.api, "console.py", "get_console_log", {"dom_id": "999"})
+    assert exc.value.description[2:] == ["IOError",
+                                         "[Errno 2] No such file or directory: '/var/log/xen/guest/console.999'"]
+    with pytest.raises(Failure) as exc:
+        plugin(host.api, "console.py", "get_console_log", {"dom_id": "x"})
+    assert exc.value.description[2:] == ["PluginError", "Invalid dom_id"]
+
+
+def test_network_config_runs_novas_dom0_network_commands(lab):
+    """xenhost.py network_config (serialized): only ALLOWED_NETWORK_CMDS, each a command in dom0 whose
+    failure is PluginError(stderr) (_run_command); netwrap.py run_command answers {returncode, out, err}."""
+    host, domid = lab
+
+    def net(cmd, **args):
+        return plugins.loads(plugin(host.api, "xenhost.py", "network_config",
+                                    {"params": serialized({"cmd": cmd, "args": args})}))
+    with pytest.raises(Failure) as exc:
+        net("ip_link_get_dev", device_name="qbr1")
+    assert exc.value.description[2:] == ["PluginError", 'Device "qbr1" does not exist.\n']
+    net("brctl_add_br", bridge_name="qbr1")
+    net("ip_link_add_veth_pair", dev1_name="qvb1", dev2_name="qvo1")
+    net("brctl_add_if", bridge_name="qbr1", interface_name="qvb1")
+    assert "qbr1:" in net("ip_link_get_dev", device_name="qbr1")
+    with pytest.raises(Failure) as exc:
+        net("ovs_create_port", bridge="br-int", port="qvo1", **{"iface-id": "p", "mac": "m", "status": "active"})
+    assert exc.value.description[3] == "ovs-vsctl: no bridge named br-int\n"
+    answer = json.loads(plugin(host.api, "netwrap.py", "run_command",
+                               {"cmd": json.dumps(["ovs-vsctl", "--may-exist", "add-br", "br-int"])}))
+    assert answer == {"returncode": 0, "out": "", "err": ""}
+    net("ovs_create_port", bridge="br-int", port="qvo1", **{"iface-id": "p", "mac": "m", "status": "active"})
+    assert host.api.dom0(host.host).links["qvo1"].external_ids["external_ids:iface-id"] == "p"
+    with pytest.raises(Failure) as exc:
+        net("reboot")
+    assert exc.value.description[2:] == ["PluginError", "Dom0 execution of 'reboot' is not permitted"]
+    with pytest.raises(Failure) as exc:
+        net("ip_link_del_dev")
+    assert exc.value.description[2:] == ["ArgumentError", "Argument device_name is required."]
+    with pytest.raises(Failure) as exc:
+        plugin(host.api, "netwrap.py", "run_command", {"cmd": json.dumps(["rm", "-rf", "/"])})
+    assert exc.value.description[2:] == ["PluginError", "Dom0 execution of 'rm' is not permitted"]
+    failed = json.loads(plugin(host.api, "netwrap.py", "run_command",
+                               {"cmd": json.dumps(["ovs-vsctl", "del-br", "br-nope"])}))
+    assert failed == {"returncode": 1, "out": "", "err": "ovs-vsctl: no bridge named br-nope\n"}

@@ -87,3 +87,49 @@ def test_limits_are_xapis():
     assert (server.LISTEN_BACKLOG, server.MAX_HEADER_LENGTH, server.READ_TIMEOUT, server.REQUEST_TIMEOUT,
             server.MAX_BODY) == (128, 1024, 10.0, 60.0, 300 * 1024)
     assert server.TCPServer.request_queue_size == 128
+    # xapi_globs.ml conn_limit_tcp, conn_limit_unix
+    assert (server.TCPServer.max_connections, server.UnixServer.max_connections) == (800, 1024)
+
+
+def read_answer(conn: socket.socket) -> bytes:
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    return data
+
+
+def test_a_body_over_the_limit_gets_xapi_s_answer_and_the_client_reads_it(api):
+    """issue 20: a client still sending its body got a 500 and a reset (a broken pipe)."""
+    body = b"x" * (8 * 2**20)  # more than loopback's socket buffers hold: the server must read it
+    with server.Running(api) as sim, socket.create_connection(sim.server.server_address, timeout=30) as conn:
+        conn.sendall(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        head, _, page = read_answer(conn).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500 Internal Error") and b"Connection: close" in head
+    assert b"Client_requested_size_over_limit" in page
+
+
+def test_past_the_connection_bound_a_new_client_is_answered_at_once(api, monkeypatch):
+    """issue 20: past its bound a new client sat in the listen backlog until a connection ended."""
+    monkeypatch.setattr(server.TCPServer, "max_connections", 3)
+    with server.Running(api) as sim:
+        idle = [socket.create_connection(sim.server.server_address, timeout=5) for _ in range(3)]
+        try:
+            # The three hold every slot for READ_TIMEOUT (10 s); this one's answer comes well within 5 s.
+            with socket.create_connection(sim.server.server_address, timeout=5) as conn:
+                conn.sendall(rpc("session.login_with_password", "root", "pw"))
+                head, _, page = read_answer(conn).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 Service Unavailable") and b"Connection: close" in head
+            assert b"try again" in page
+        finally:
+            for conn in idle:
+                conn.close()
+        # Their slots come back as they close: calls are served again.
+        proxy = xmlrpc.client.ServerProxy(sim.url)
+        for _ in range(50):
+            try:
+                assert proxy.session.login_with_password("root", "pw")["Status"] == "Success"
+                break
+            except (xmlrpc.client.ProtocolError, OSError):
+                threading.Event().wait(0.1)
+        else:
+            raise AssertionError("no slot came back")

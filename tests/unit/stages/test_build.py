@@ -6,7 +6,6 @@ import pytest
 
 from xenlab.images import boxes, packer
 from xenlab.stages import build
-from xenlab.core import flavours
 from tests.support import labs
 
 
@@ -65,7 +64,7 @@ def _fake_box(cfg, name, digest, registered_in):
 def test_current_needs_every_box_registered_with_the_same_digest(tmp_path, monkeypatch):
     monkeypatch.setenv("VAGRANT_HOME", str(tmp_path / "vh"))
     cfg = labs.load(tmp_path / "lab")
-    fl = flavours.load(cfg)
+    fl = cfg.flavour
     assert not build.present(cfg)
     _fake_box(cfg, "standin", "d1", tmp_path / "vh")
     assert not build._current(cfg, fl, "d1")  # the devstack box is missing

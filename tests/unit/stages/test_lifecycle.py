@@ -1,7 +1,6 @@
 """The lifecycle runner: skip when current, rerun downstream, --from forces; what
 Vagrant did is recorded as xenlab would have."""
 
-import sys
 import types
 
 import pytest
@@ -134,3 +133,21 @@ def test_a_forced_rerun_that_changes_nothing_leaves_later_stages_current(stages)
     lifecycle.run_stage(cfg, "one", force=True)
     lifecycle.run_sequence(cfg)
     assert runs == [("one", False), ("two", False), ("one", True)]
+
+
+def test_pending_is_what_lab_would_run_from_the_first_stage_not_current(stages):
+    cfg, runs, knobs = stages
+    assert lifecycle.pending(cfg) == ["one", "two"]
+    lifecycle.run_sequence(cfg)
+    assert lifecycle.pending(cfg) == []  # `lab` then needs no preflight
+    knobs["two"]["present"] = False
+    assert lifecycle.pending(cfg) == ["two"]
+    knobs["one"]["inputs"] = "changed"
+    assert lifecycle.pending(cfg) == ["one", "two"]
+    assert len(runs) == 2  # asking runs nothing
+
+
+def test_feeding_is_what_a_machines_provisioning_runs_first(monkeypatch):
+    fake_sequence(monkeypatch, ["build", "m1", "mid", "m2", "last"], machines=("m1", "m2"))
+    assert lifecycle.feeding("m2") == ["mid"]
+    assert lifecycle.feeding("m1") == []  # no machine before it

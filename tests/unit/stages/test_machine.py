@@ -52,11 +52,10 @@ def test_ssh_config_is_read_per_host():
 def test_a_machine_from_an_older_box_is_stale(tmp_path, monkeypatch):
     import json
 
-    from xenlab.images import boxes
     from xenlab.machines import vagrantcli
 
     cfg = load(tmp_path)
-    stage = machine.MachineStage("xenserver")
+    stage = machine.STAGES["xenserver"]
     monkeypatch.setattr(stage, "box", lambda c: ("xenlab/xcp-ng-8.3", "0.20261201.2"))
     meta = vagrantcli.machine_dir(cfg, "xenserver", "libvirt") / "box_meta"
     meta.parent.mkdir(parents=True)
@@ -68,9 +67,9 @@ def test_a_machine_from_an_older_box_is_stale(tmp_path, monkeypatch):
 
 def test_devstack_inputs_follow_wires_files_without_holding_them(tmp_path):
     cfg = load(tmp_path)
-    before = machine.DEVSTACK.inputs(cfg)
-    assert machine.XENSERVER.inputs(cfg) != before
+    before = machine.STAGES["devstack"].inputs(cfg)
+    assert machine.STAGES["xenserver"].inputs(cfg) != before
     cfg.paths.local_conf.parent.mkdir(parents=True)
     cfg.paths.local_conf.write_text("XENAPI_PASSWORD='s3cret-pw'\n")
-    after = machine.DEVSTACK.inputs(cfg)
+    after = machine.STAGES["devstack"].inputs(cfg)
     assert after != before and "s3cret" not in after
