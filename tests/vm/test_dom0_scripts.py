@@ -295,13 +295,13 @@ def rebooted(host, managed, request):
 def test_after_a_reboot_the_nat_nic_still_gives_dom0_its_default_route_and_dns(host, rebooted, lab_cfg):
     """management-ip.sh set XAPI's knobs on the NAT NIC's PIF (xen-api ocaml/xapi/helpers.ml
     determine_gateway_and_dns_ifs); without them the move of management takes both away."""
-    nat = xe(host, "pif-list", "device=eth0", "params=uuid", "--minimal")
-    for knob in ("defaultroute", "peerdns"):
-        assert xe(host, "pif-param-get", f"uuid={nat}", "param-name=other-config", f"param-key={knob}") == "true"
     routes = run(host, "ip -4 route show default")
     assert re.search(rf"^default via {re.escape(USER_NET_GATEWAY)} dev eth0\b", routes, re.M), routes
     status = run(host, "networkctl status eth0 --no-pager")
     assert re.search(rf"DNS:\s+{re.escape(USER_NET_DNS)}\b", status), status
+    nat = xe(host, "pif-list", "device=eth0", "params=uuid", "--minimal")
+    for knob in ("defaultroute", "peerdns"):
+        assert xe(host, "pif-param-get", f"uuid={nat}", "param-name=other-config", f"param-key={knob}") == "true"
     # Management stayed on the lab's address, which brings no route of its own.
     xs = lab_cfg["xenserver"]
     assert xe(host, "pif-list", "management=true", "params=device", "--minimal") == "eth1"
