@@ -12,7 +12,14 @@ source "qemu" "xenserver" {
   machine_type = "pc" # i440FX + SeaBIOS: BIOS, not UEFI
   cpus         = var.cpus
   memory       = var.memory_mb
-  qemuargs     = [["-cpu", var.cpu_model]]
+  # The disk's serial, set as the lab sets it (Vagrantfile): the installer records the SR
+  # partition by its /dev/disk/by-id name (xenserver/host-installer backend.py
+  # prepareStorageRepositories), which carries an ATA disk's serial, and every copy's
+  # storage-init stops if that name is missing (xapi-project/sm scripts/storage-init
+  # diskprep, exit 2). Unset, QEMU numbers it by IDE slot (qemu hw/ide/core.c ide_init1,
+  # "QM%05d"). -global reaches the disk however the builder attaches it.
+  qemuargs = concat([["-cpu", var.cpu_model]],
+  var.disk_serial == "" ? [] : [["-global", "ide-hd.serial=${var.disk_serial}"]])
 
   disk_size          = "${var.disk_gb * 1024}M"
   format             = "qcow2"

@@ -44,6 +44,12 @@ variable "disk_bus" {
   description = "The disk bus of the install; the lab attaches the disk on the same (the installer's initrd is host-only)."
 }
 
+variable "disk_serial" {
+  type        = string
+  default     = ""
+  description = "The IDE disk's serial, the same in the build and in the lab: the installer names the SR partition by it (/dev/disk/by-id). Empty: QEMU's own."
+}
+
 variable "guest_os_type" {
   type        = string
   default     = "RedHat_64"

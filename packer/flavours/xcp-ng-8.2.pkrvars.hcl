@@ -25,4 +25,6 @@ boot_command = [
 # Still parsed by 8.2.1's installer (xcp-ng/host-installer tag v8.2.1, answerfile.py).
 network_backend = "openvswitch"
 disk_bus        = "ide"
+# The same in the build and the lab (sources.pkr.hcl says why); QEMU's own for this slot.
+disk_serial     = "QM00001"
 install_timeout = "90m"

@@ -28,4 +28,6 @@ network_backend = "openvswitch"
 # Install and run on the same bus: the installer's initrd holds only the install's
 # storage driver (host-installer backend.py: host-only dracut).
 disk_bus        = "ide"
+# The same in the build and the lab (sources.pkr.hcl says why); QEMU's own for this slot.
+disk_serial     = "QM00001"
 install_timeout = "90m"

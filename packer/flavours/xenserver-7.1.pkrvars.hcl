@@ -24,4 +24,6 @@ boot_command = [
 # 7.x reads <network-backend> (bridge or vswitch).
 network_backend = "vswitch"
 disk_bus        = "ide"
+# The same in the build and the lab (sources.pkr.hcl says why); QEMU's own for this slot.
+disk_serial     = "QM00001"
 install_timeout = "90m"

@@ -188,6 +188,21 @@ class Libvirt:
             self.pids[daemon] = wait_until(lambda: _pid_from(pidfile), 30, what=f"{daemon}'s pid file")
         wait_until(lambda: self.virsh("uri", check=False).returncode == 0, timeout, what="libvirtd to answer")
 
+    def expect(self) -> "Libvirt":
+        """For daemons the code under test starts in the namespace: note what libvirt
+        had, start nothing; `adopt` then takes them over, so `stop` stops them."""
+        other = self.running_elsewhere()
+        if other:
+            raise SupportError(f"a libvirtd (pid {other}) is already running: this test cannot have its own")
+        self.before = self._snapshot()
+        return self
+
+    def adopt(self) -> None:
+        for daemon, pidfile in (("virtlogd", VIRTLOGD_PID), ("libvirtd", LIBVIRTD_PID)):
+            pid = _pid_from(pidfile)
+            if pid and pid in self.ns.pids():
+                self.pids[daemon] = pid
+
     def virsh(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
         return self.ns.run(["virsh", "-c", URI, "-q", *args], timeout=timeout, check=check)
 

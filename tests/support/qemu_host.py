@@ -10,7 +10,11 @@ kind of host:
 
 The VM runs on an overlay of the box image (the box stays untouched), under TCG,
 with user networking and `restrict=on` on every NIC: the guest reaches nothing, and
-the only way in is an SSH forward on 127.0.0.1. The first NIC is the one Vagrant's
+the only way in is an SSH forward on 127.0.0.1. Given a network namespace of the
+test's own (only `lo`), QEMU and every ssh run inside it instead, and the first NIC
+drops `restrict`: its DHCP then offers a gateway and a DNS server as a real NAT
+network does (QEMU's restricted user network offers neither, libslirp bootp.c), and
+still nothing leaves, the namespace having no route out. The first NIC is the one Vagrant's
 management network would be; the second carries the lab's private MAC, like the
 lab's private network. Logins use the vagrant user and Vagrant's insecure key, as
 Vagrant does, over one shared connection per boot (as Packer's). Every wait is
@@ -38,7 +42,8 @@ def free_port() -> int:
 
 class QemuHost:
     def __init__(self, image: Path, workdir: Path, key: Path, private_mac: str,
-                 memory_mb: int = 1024, boot_timeout: float = 600):
+                 memory_mb: int = 1024, boot_timeout: float = 600, ns=None):
+        self.ns = ns  # a tests.support.netns.Netns, or None
         self.image = image
         self.workdir = workdir
         self.key = key
@@ -62,13 +67,14 @@ class QemuHost:
             "-serial", f"file:{self.console}",
             "-drive", f"file={self.overlay},if=virtio,format=qcow2,discard=unmap",
             # Vagrant's management network stands here: DHCP, and SSH forwarded on loopback only.
-            "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{self.port}-:22",
+            "-netdev", f"user,id=mgmt,restrict={'off' if self.ns else 'on'},"
+                       f"hostfwd=tcp:127.0.0.1:{self.port}-:22",
             "-device", "e1000,netdev=mgmt",
             # The lab's private network: its MAC, no DHCP use, no way out.
             "-netdev", "user,id=priv,restrict=on",
             "-device", f"e1000,netdev=priv,mac={self.private_mac}",
         ]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self._in_ns(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=(self.workdir / "qemu.log").open("wb"), start_new_session=True)
         self._wait_ssh(self.boot_timeout)
         self.boots = 1
@@ -76,8 +82,8 @@ class QemuHost:
 
     def stop(self) -> None:
         # The shared connection's master process goes first (it would linger 120 s).
-        subprocess.run(["ssh", *self._ssh_options(), "-p", str(self.port), "-O", "exit", "vagrant@127.0.0.1"],
-                       capture_output=True, timeout=30)
+        subprocess.run(self._in_ns(["ssh", *self._ssh_options(), "-p", str(self.port), "-O", "exit",
+                                    "vagrant@127.0.0.1"]), capture_output=True, timeout=30)
         if self.proc and self.proc.poll() is None:
             stop_pid(self.proc.pid, timeout=20)
             try:
@@ -117,8 +123,9 @@ class QemuHost:
     def copy_in(self, local: Path, remote: str) -> None:
         """Copy a local file to `remote` in the guest (owned by root, mode kept)."""
         staged = f"/tmp/.copy-in-{os.getpid()}-{Path(local).name}"
-        done = subprocess.run(["scp", *self._ssh_options(), "-P", str(self.port), "-p", str(local),
-                               f"vagrant@127.0.0.1:{staged}"], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(self._in_ns(["scp", *self._ssh_options(), "-P", str(self.port), "-p", str(local),
+                                           f"vagrant@127.0.0.1:{staged}"]), capture_output=True, text=True,
+                              timeout=120)
         if done.returncode != 0:
             raise SupportError(f"scp {local} failed: {done.stderr.strip()}")
         moved = self.ssh(f"install -D -o root -g root -m {oct(Path(local).stat().st_mode & 0o777)[2:]} "
@@ -130,6 +137,9 @@ class QemuHost:
 
     def boot_id(self) -> str:
         return self._ssh("cat /proc/sys/kernel/random/boot_id", timeout=30).stdout.strip()
+
+    def _in_ns(self, argv: list[str]) -> list[str]:
+        return self.ns.argv(argv) if self.ns else argv
 
     def console_tail(self, lines: int = 30) -> str:
         try:
@@ -148,7 +158,7 @@ class QemuHost:
                 "-o", "ControlPersist=120"]
 
     def _ssh(self, remote: str, timeout: float, check_connection: bool = True) -> subprocess.CompletedProcess:
-        argv = ["ssh", *self._ssh_options(), "-p", str(self.port), "vagrant@127.0.0.1", remote]
+        argv = self._in_ns(["ssh", *self._ssh_options(), "-p", str(self.port), "vagrant@127.0.0.1", remote])
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:

@@ -78,3 +78,20 @@ class SimProcess:
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:
             self.stop()
+
+
+# The NICs a guest root made by fake_machine has (what --guest-root reads as /sys/class/net).
+FAKE_NICS = (("eth0", "52:54:00:12:34:01"), ("eth1", "52:54:00:12:34:02"))
+
+
+def fake_machine(root: Path) -> None:
+    """A machine for `--guest --guest-root ROOT`: two physical NICs and a host name."""
+    for name, mac in FAKE_NICS:
+        nic = root / "sys/class/net" / name
+        (nic / "device").mkdir(parents=True)
+        (nic / "address").write_text(mac + "\n")
+        (nic / "mtu").write_text("1500\n")
+    (root / "etc").mkdir()
+    (root / "etc/hostname").write_text("debian\n")
+    (root / "dev").mkdir()
+    (root / "dev/sdb").touch()  # the disk sr-create names: SR.create refuses a device that is not there

@@ -1,4 +1,5 @@
-"""dom0's scripts, executed: generalise -> reboot -> first boot -> management address.
+"""dom0's scripts, executed: generalise -> reboot -> first boot -> management address
+-> reboot.
 
 The real flavours' scripts (packer/scripts/xenserver/, vagrant/xenserver/) run in the
 stand-in box under real systemd: its XAPI is xenlab's simulator, its `xe` the
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.netns import SupportError
+from tests.support.netns import Netns, SupportError
 from tests.support.prereq import IN_CI, require_root, require_tool
 from tests.support.qemu_host import QemuHost
 from tests.support.report import say
@@ -45,6 +46,10 @@ FIRST_BOOT_UNITS = ("xenlab-new-identity", "xapi-wait-init-complete", "network-i
 SCRIPTS = PROJECT_DIR / "packer" / "scripts"
 PYTHON3_LOG = "/var/log/xenlab-standin/python3-calls.log"
 XE_IGNORED_LOG = "/var/log/xenlab-standin/xe-ignored-parameters.log"
+RENAME_LOG = "/var/log/xenlab-standin/interface-rename-calls.log"  # the stand-in's interface-rename stub
+# QEMU's user network (the NAT NIC here, as Vagrant's management network): unrestricted,
+# its DHCP gives this gateway and DNS server (QEMU docs, "Network options", -netdev user).
+USER_NET_GATEWAY, USER_NET_DNS = "10.0.2.2", "10.0.2.3"
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +84,9 @@ def box_image(request, tmp_path_factory):
 def host(box_image, lab_cfg, tmp_path_factory):
     require_root()
     require_tool("qemu-system-x86_64", "qemu-img", "ssh", "scp")
-    with QemuHost(box_image, tmp_path_factory.mktemp("dom0-vm"), packer.vagrant_key(),
-                  private_mac=lab_cfg["xenserver"]["mac"], boot_timeout=BOOT_S) as vm:
+    # In a namespace of its own: the NAT NIC's DHCP offers a gateway and DNS there.
+    with Netns() as ns, QemuHost(box_image, tmp_path_factory.mktemp("dom0-vm"), packer.vagrant_key(),
+                                 private_mac=lab_cfg["xenserver"]["mac"], boot_timeout=BOOT_S, ns=ns) as vm:
         vm.timings = {}
         yield vm
 
@@ -124,11 +130,17 @@ def wait_for_first_boot(host) -> float:
     return time.monotonic() - started
 
 
+def rename_calls(host) -> list[list[str]]:
+    done = host.ssh(f"cat {RENAME_LOG}", timeout=30)
+    return [line.split()[1:] for line in done.stdout.splitlines()] if done.returncode == 0 else []
+
+
 @pytest.fixture(scope="module")
 def copied(host, lab_cfg):
     """First boot of the box, then this checkout's generalise.sh, a reboot, the next first boot."""
     host.timings["first boot of the box"] = round(wait_for_first_boot(host), 1)
     before = inventory(host)
+    before["rename calls"] = rename_calls(host)
     host.copy_in(SCRIPTS / "xenserver" / "generalise.sh", "/root/generalise.sh")
     run(host, "sh -eu /root/generalise.sh", timeout=300)
     started = time.monotonic()
@@ -162,6 +174,12 @@ def test_first_boot_gives_the_copy_new_installation_and_control_domain_uuids(hos
               "param-name=control-domain-uuid") == after["CONTROL_DOMAIN_UUID"]
 
 
+def test_generalise_reset_the_interface_rename_rules_in_the_build_and_again_here(host, copied):
+    reset = ["interface-rename.py", "--reset-to-install"]
+    assert copied["rename calls"] == [reset], "the box's build did not reset the rename rules once"
+    assert rename_calls(host) == [reset, reset]
+
+
 def test_first_boot_units_ran_again_and_wrote_their_stamps(host, copied):
     stamps = run(host, "ls /var/lib/misc").split()
     for unit in FIRST_BOOT_UNITS:
@@ -183,6 +201,9 @@ def test_storage_init_gave_the_copy_a_default_ext_sr(host, copied):
 def test_network_init_made_the_first_nic_the_management_pif(host, copied):
     pif = xe(host, "pif-list", "management=true", "params=device", "--minimal")
     assert pif == "eth0"
+    # ... and its DHCP gave dom0 the NAT network's gateway: what a later reboot must keep.
+    routes = run(host, "ip -4 route show default")
+    assert re.search(rf"^default via {re.escape(USER_NET_GATEWAY)} dev eth0\b", routes, re.M), routes
 
 
 def test_management_ip_moves_xapi_to_the_labs_address(host, managed, lab_cfg):
@@ -259,3 +280,30 @@ def test_a_first_boot_that_deadlocks_fails_the_wait_within_its_bound(host, manag
         host.ssh("systemctl cancel; rm -f /etc/systemd/system/xenlab-test-deadlock.service; "
                  "systemctl daemon-reload; systemctl reset-failed; systemctl start xapi.service", timeout=120)
     run(host, "/usr/local/libexec/xenlab/xenlab-wait-first-boot 300", timeout=400)
+
+
+@pytest.fixture(scope="module")
+def rebooted(host, managed, request):
+    """The managed host rebooted: dom0's network as the stand-in's networkd brings it up."""
+    started = time.monotonic()
+    host.reboot(timeout=BOOT_S)
+    run(host, "/usr/local/libexec/xenlab/xenlab-wait-first-boot 600", timeout=700)
+    host.timings["reboot after management-ip.sh"] = round(time.monotonic() - started, 1)
+    say(request, f"\ndom0 reboot after management-ip.sh: {host.timings['reboot after management-ip.sh']} s")
+
+
+def test_after_a_reboot_the_nat_nic_still_gives_dom0_its_default_route_and_dns(host, rebooted, lab_cfg):
+    """management-ip.sh set XAPI's knobs on the NAT NIC's PIF (xen-api ocaml/xapi/helpers.ml
+    determine_gateway_and_dns_ifs); without them the move of management takes both away."""
+    routes = run(host, "ip -4 route show default")
+    assert re.search(rf"^default via {re.escape(USER_NET_GATEWAY)} dev eth0\b", routes, re.M), routes
+    status = run(host, "networkctl status eth0 --no-pager")
+    assert re.search(rf"DNS:\s+{re.escape(USER_NET_DNS)}\b", status), status
+    nat = xe(host, "pif-list", "device=eth0", "params=uuid", "--minimal")
+    for knob in ("defaultroute", "peerdns"):
+        assert xe(host, "pif-param-get", f"uuid={nat}", "param-name=other-config", f"param-key={knob}") == "true"
+    # Management stayed on the lab's address, which brings no route of its own.
+    xs = lab_cfg["xenserver"]
+    assert xe(host, "pif-list", "management=true", "params=device", "--minimal") == "eth1"
+    assert f"{xs['ip']}/24" in run(host, "ip -o -4 addr show dev eth1")
+    assert "default" not in run(host, "ip -4 route show dev eth1")

@@ -35,6 +35,18 @@ fi
 # The old management PIF stays plugged and keeps its address (Vagrant's SSH uses it):
 # XAPI only moves the management role (ocaml/xapi/xapi_host.ml management_reconfigure).
 if ! pif_has management true; then
+  # It also keeps dom0's default route and DNS (the lab's network has no gateway). XAPI
+  # gives both to the management PIF unless a PIF says other-config:defaultroute=true /
+  # peerdns=true (xen-api ocaml/xapi/helpers.ml determine_gateway_and_dns_ifs, called by
+  # nm.ml bring_pif_up); xcp-networkd then stops the other NICs' dhclient asking for
+  # routers and DNS servers from their next start (ocaml/networkd/bin/network_server.ml
+  # set_gateway_interface, lib/network_utils.ml Dhclient.generate_conf): a reboot would
+  # leave dom0 with neither. Set before the move, so the move keeps them where they are.
+  nat=$(xe pif-list host-uuid="$host" management=true params=uuid --minimal)
+  if [ -n "$nat" ]; then
+    xe pif-param-set uuid="$nat" other-config:defaultroute=true
+    xe pif-param-set uuid="$nat" other-config:peerdns=true
+  fi
   xe host-management-reconfigure pif-uuid="$pif"
 fi
 # Both the API's and the system's host name; Vagrant's own hostname step would run

@@ -15,7 +15,7 @@ from ..core import console, hosttools, kvm, proc
 from ..stages import lifecycle
 from ..core.proc import tool_version
 from ..errors import HostError, ToolError
-from ..machines import libvirt
+from ..machines import libvirt, libvirtd
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -138,14 +138,18 @@ def check_disk(cfg) -> list[Finding]:
 
 
 def check_libvirt(cfg) -> list[Finding]:
-    """The check `up` makes before Vagrant runs (machines.libvirt.check), as a finding."""
+    """The check `up` makes before Vagrant runs (machines.libvirt.check, starting nothing),
+    and, for the local daemon, who runs it: systemd, xenlab, something else, or nobody."""
     if cfg.lab.provider != "libvirt" or not shutil.which("virsh"):
         return []
+    who = f"; {libvirtd.who().describe()}" if libvirtd.local(cfg.lab.libvirt_uri) else ""
     try:
-        libvirt.check(cfg)
+        libvirt.check(cfg, start=False)
     except HostError as exc:
-        return [Finding("libvirtd", WARN, f"{exc.message} (before `invoke up`)")]
-    return [Finding("libvirtd", OK, f"reachable at {cfg.lab.libvirt_uri}")]
+        if libvirtd.startable(cfg.lab.libvirt_uri):
+            return [Finding("libvirtd", WARN, libvirtd.who().describe())]
+        return [Finding("libvirtd", WARN, f"{exc.message} (before `invoke up`){who}")]
+    return [Finding("libvirtd", OK, f"reachable at {cfg.lab.libvirt_uri}{who}")]
 
 
 def check_uplink(cfg) -> list[Finding]:

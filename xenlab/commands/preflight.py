@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..core import console
 from ..stages import lifecycle
 from ..errors import ToolError, UnsupportedHost
-from ..machines import libvirt
+from ..machines import clashes, libvirt
 from . import doctor
 
 
@@ -36,5 +36,6 @@ def check(cfg, stages: list[str]) -> None:
                                   "lab's xenlab.toml on a larger file system")
     if machines:
         libvirt.check(cfg)  # the same check `up` makes, before Vagrant starts
+        clashes.check(cfg)  # another lab's name, range or MAC: refused before anything boots
     console.say(f"==> preflight: the host can run {', '.join(stages)} for {cfg.lab.flavour} "
                 f"({cfg.lab.provider})")

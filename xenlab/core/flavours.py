@@ -53,6 +53,8 @@ class Flavour:
     autoboot_source: str = ""
     # The disk bus of the install and of the lab (the installer's initrd is host-specific).
     disk_bus: str = "ide"
+    # The IDE disk's serial, set alike in the build and the lab ("" leaves QEMU's own).
+    disk_serial: str = ""
     # How long Packer waits for SSH into the installed host (the install runs first).
     install_timeout: str = "90m"
     # The devstack machine's box, and boxes this build makes besides the flavour's own.

@@ -22,6 +22,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]  # installed or in the checkou
 SIM_DIR = PACKAGE_DIR / "sim"
 SUITES_DIR = PACKAGE_DIR / "suites"  # the testinfra suites verify runs: they ship with the package
 VENV_BIN = PROJECT_DIR / ".venv" / "bin"
+# The host's, not a lab's: the PID of the libvirtd xenlab started where no service
+# manager runs one (machines/libvirtd.py); /run, so a restart of the host forgets it.
+LIBVIRTD_STARTED = Path("/run/xenlab/libvirtd.pid")
 
 
 def cache_dir() -> Path:

@@ -79,7 +79,8 @@ def source(cfg, flavour) -> str:
 
 
 # The flavour's fields Packer's templates read (packer/variables.pkr.hcl); the rest is xenlab's.
-PACKER_FIELDS = ("kind", "iso_url", "iso_checksum", "boot_wait", "boot_command", "install_timeout", "disk_bus")
+PACKER_FIELDS = ("kind", "iso_url", "iso_checksum", "boot_wait", "boot_command", "install_timeout", "disk_bus",
+                 "disk_serial")
 
 
 def variables(cfg) -> dict:

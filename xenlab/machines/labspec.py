@@ -127,8 +127,9 @@ def libvirt(cfg, flavour) -> dict:
         "cpu_mode": "host-passthrough" if accel == "kvm" else "custom",
         "cpu_model": "" if accel == "kvm" else "qemu64",
         "nic_model": NIC_MODEL,
-        # The bus the box was installed on (see the flavour's disk_bus).
+        # The bus the box was installed on, and the disk's serial there (see the flavour's).
         "disk_bus": flavour.disk_bus,
+        "disk_serial": flavour.disk_serial,
         "prefix": domain_prefix(cfg),
         "networks": network_names(cfg),
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..core import console, proc
 from ..errors import HostError, ToolError
-from . import labspec
+from . import labspec, libvirtd
 from .vagrantcli import machine_dir
 
 STORAGE_POOL = "default"  # vagrant-libvirt's default pool
@@ -47,18 +47,29 @@ def stop_domain(cfg, uuid: str) -> None:
         virsh(cfg, "destroy", uuid)
 
 
-def check(cfg) -> None:
-    """libvirtd answers at lab.libvirt_uri, or one line saying how to start it."""
-    if cfg.lab.provider != "libvirt":
-        return
-    proc.require("virsh")
+def answers(cfg) -> bool:
     try:
         virsh(cfg, "uri")
     except ToolError:
-        raise HostError(
-            f"libvirtd is not reachable at {cfg.lab.libvirt_uri}: start it (`systemctl start libvirtd`, "
-            "or `virtlogd -d && libvirtd -d` without systemd) or fix lab.libvirt_uri"
-        ) from None
+        return False
+    return True
+
+
+def check(cfg, start: bool = True) -> None:
+    """libvirtd answers at lab.libvirt_uri, or one line saying how to start it. With
+    `start`, a local libvirtd that no service manager runs is started first (libvirtd.py)."""
+    if cfg.lab.provider != "libvirt":
+        return
+    proc.require("virsh")
+    if answers(cfg):
+        return
+    if start and libvirtd.startable(cfg.lab.libvirt_uri):
+        libvirtd.start(cfg.paths.log("libvirtd"), lambda: answers(cfg))
+        return
+    raise HostError(
+        f"libvirtd is not reachable at {cfg.lab.libvirt_uri}: start it (`systemctl start libvirtd`, "
+        "or `virtlogd -d && libvirtd -d` without systemd) or fix lab.libvirt_uri"
+    )
 
 
 def domain_id(cfg, machine: str) -> str:

@@ -8,6 +8,8 @@ machine under `root`:
     PIF.scan              the physical NICs in /sys/class/net
     PIF.reconfigure_ip    `ip addr` on the device now, and a systemd-networkd file so
                           the address survives a reboot
+    gateway/DNS interface which NIC's DHCP may set the default route and DNS, as
+                          xcp-networkd's dhclient options (kept for the next boot)
     host.set_hostname_live  /etc/hostname and `hostname`, as XAPI's set-hostname script
     SR.create (ext, file)   its mount directory /var/run/sr-mount/<uuid> (a link to its folder on
                             the disk), sized by statvfs; its device must exist
@@ -26,6 +28,7 @@ so it starts its few commands itself (subprocess), not through xenlab.core.proc.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import shutil
@@ -43,6 +46,9 @@ COMMAND_TIMEOUT = 30
 DHCP_WAIT = 10  # seconds PIF.reconfigure_ip waits for a DHCP lease to record (bounded)
 COMMAND_LOG = "var/log/xenlab-sim-commands"
 NETWORKD_FILE = "etc/systemd/network/10-xenlab-{device}.network"  # sorts before the base image's 50-dhcp
+# What xcp-networkd keeps in /var/lib/xcp/networkd.db, in the stand-in's own file: each
+# NIC's address settings and which NIC is the gateway and the DNS interface.
+NETWORKD_STATE = "var/lib/xenlab-standin/networkd.json"
 SR_MOUNT = "var/run/sr-mount"  # where XAPI's file-based SRs live (xapi-project/sm drivers/FileSR.py)
 # On a real host SR_MOUNT/<uuid> is the SR's own disk mounted; /var/run is a tmpfs the
 # size of half the RAM, so the stand-in keeps each SR on its disk and links it there.
@@ -111,6 +117,9 @@ class Simulated:
                  dns: str) -> tuple[str, str] | None:
         """Configure the device; returns the (address, netmask) a DHCP lease gave, if any."""
         return None
+
+    def set_route_interfaces(self, gateway: str, dns: str) -> None:
+        """The NICs (devices) that may set dom0's default route and its DNS servers."""
 
     def set_hostname(self, name: str) -> None:
         pass
@@ -222,25 +231,67 @@ class ThisMachine(Simulated):
             return int(match.group(1)) * 1024 if match else 0
         return Facts(hostname or socket.gethostname(), os.cpu_count() or 1, kib("MemTotal"), kib("MemAvailable"))
 
-    def apply_ip(self, device: str, mode: str, ip: str, netmask: str, gateway: str,
-                 dns: str) -> tuple[str, str] | None:
+    # -------------------------------------------------------- addresses, as xcp-networkd
+
+    def _networkd(self) -> dict:
+        try:
+            state = json.loads(self.path(NETWORKD_STATE).read_text())
+        except (OSError, ValueError):
+            state = {}
+        return {"gateway_interface": "", "dns_interface": "", "interfaces": {}, **state}
+
+    @staticmethod
+    def _unit(device: str, conf: dict, state: dict) -> str:
+        """The device's networkd file. Only the gateway (DNS) interface may set the default
+        route (DNS servers), or any when none is set: xcp-networkd asks dhclient for
+        `routers` (`domain-name-servers`) on that interface only (ocaml/networkd/lib/
+        network_utils.ml Dhclient.generate_conf) and sets a static gateway or DNS only
+        there (ocaml/networkd/bin/network_server.ml set_ipv4_gateway, set_dns)."""
+        gateway_here = state["gateway_interface"] in ("", device)
+        dns_here = state["dns_interface"] in ("", device)
         lines = ["# Written by the xenlab XenAPI simulator (PIF.reconfigure_ip): XAPI owns this NIC.",
                  "[Match]", f"Name={device}", "", "[Network]"]
-        if mode == "DHCP":
-            lines.append("DHCP=ipv4")
-        elif mode == "Static":
-            prefix = ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen
-            lines.append(f"Address={ip}/{prefix}")
-            lines += [f"Gateway={gateway}"] if gateway else []
-            lines += [f"DNS={server}" for server in dns.split(",") if server]
+        if conf["mode"] == "DHCP":
+            lines += ["DHCP=ipv4", "", "[DHCPv4]", f"UseGateway={'yes' if gateway_here else 'no'}",
+                      f"UseDNS={'yes' if dns_here else 'no'}"]
+        elif conf["mode"] == "Static":
+            prefix = ipaddress.IPv4Network(f"0.0.0.0/{conf['netmask']}").prefixlen
+            lines.append(f"Address={conf['ip']}/{prefix}")
+            lines += [f"Gateway={conf['gateway']}"] if conf["gateway"] and gateway_here else []
+            lines += [f"DNS={server}" for server in conf["dns"].split(",") if server and dns_here]
         else:
             lines += ["DHCP=no", "LinkLocalAddressing=no"]
-        self._write(NETWORKD_FILE.format(device=device), "\n".join(lines) + "\n")
+        return "\n".join(lines) + "\n"
+
+    def _save_networkd(self, state: dict, devices) -> None:
+        self._write(NETWORKD_STATE, json.dumps(state, indent=1, sort_keys=True) + "\n")
+        for device in devices:
+            self._write(NETWORKD_FILE.format(device=device), self._unit(device, state["interfaces"][device], state))
+
+    def set_route_interfaces(self, gateway: str, dns: str) -> None:
+        """Recorded, and each NIC's file rewritten for its next start: a DHCP client already
+        running keeps its route and servers until then, as on a host, where
+        set_gateway_interface only removes the old and new interfaces' dhclient files
+        (network_server.ml)."""
+        state = self._networkd()
+        if (state["gateway_interface"], state["dns_interface"]) == (gateway, dns):
+            return
+        before = {d: self._unit(d, conf, state) for d, conf in state["interfaces"].items()}
+        state.update(gateway_interface=gateway, dns_interface=dns)
+        self._save_networkd(state, [d for d, conf in state["interfaces"].items()
+                                    if self._unit(d, conf, state) != before[d]])
+
+    def apply_ip(self, device: str, mode: str, ip: str, netmask: str, gateway: str,
+                 dns: str) -> tuple[str, str] | None:
+        state = self._networkd()
+        state["interfaces"][device] = {"mode": mode, "ip": ip, "netmask": netmask, "gateway": gateway, "dns": dns}
+        self._save_networkd(state, [device])
         self.run("ip", "addr", "flush", "dev", device)
         if mode == "Static":
+            prefix = ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen
             self.run("ip", "addr", "add", f"{ip}/{prefix}", "dev", device)
             self.run("ip", "link", "set", device, "up")
-            if gateway:
+            if gateway and state["gateway_interface"] in ("", device):
                 self.run("ip", "route", "replace", "default", "via", gateway, "dev", device)
         # networkd takes the new file now (DHCP starts or stops); it may be absent, so not required.
         self.run("networkctl", "reload", required=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from . import memory, plugins, seed, storage, xapitypes
+from . import memory, plugins, routing, seed, storage, xapitypes
 from .failure import Failure
 from .registry import MESSAGES, Message, P, Param, message, ref  # noqa: F401  (the table lives in registry.py)
 from .store import NULL_REF
@@ -138,7 +138,7 @@ def host_management_reconfigure(api, pif):
         return ""
     network = store.record("network", rec["network"])
     # xapi_network.ml attach_internal ~management_interface:true brings the PIF up.
-    _bring_up(api, pif)
+    _bring_up(api, pif, management=True)
     api.machine.set_management_interface(network.get("bridge", ""))
     update_management_flags(api, rec["host"], rec["network"])
     store.update("host", rec["host"], address=store.record("PIF", pif).get("IP", ""))
@@ -231,9 +231,12 @@ def pif_reconfigure_ipv6(api, pif, mode, IPv6, gateway, DNS):
     return ""
 
 
-def _bring_up(api, pif: str) -> None:
-    """nm.ml bring_pif_up: configure the device as the record says; for DHCP, record the lease."""
+def _bring_up(api, pif: str, management: bool = False) -> None:
+    """nm.ml bring_pif_up: tell networkd the gateway and DNS interfaces, then configure the
+    device as the record says; for DHCP, record the lease."""
     rec = api.store.record("PIF", pif)
+    chosen = routing.gateway_and_dns_pifs(api.store, rec["host"], pif if management else None)
+    api.machine.set_route_interfaces(*(api.store.record("PIF", p)["device"] if p else "" for p in chosen))
     lease = api.machine.apply_ip(rec["device"], rec.get("ip_configuration_mode", "None"), rec.get("IP", ""),
                                  rec.get("netmask", ""), rec.get("gateway", ""), rec.get("DNS", ""))
     if lease:

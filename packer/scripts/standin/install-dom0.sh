@@ -35,6 +35,10 @@ for script in network-init storage-init control-domain-params-init generate-iscs
   install -m 0755 "$files/libexec/$script" /opt/xensource/libexec/
 done
 install -m 0755 "$files/libexec/create-guest-templates-wrapper" /usr/bin/
+# interface-rename's tool and data directory, as on an 8.x host whose NICs are named by
+# it (xen-api ocaml/networkd/lib/network_config.ml device_already_renamed): a stub.
+install -D -m 0755 "$files/bin/interface-rename.py" /etc/sysconfig/network-scripts/interface-rename.py
+mkdir -p /etc/sysconfig/network-scripts/interface-rename-data
 # First on root's PATH (sudo's secure_path and systemd's default PATH both start with
 # /usr/local/sbin): any python3 call from dom0's scripts is recorded and fails.
 install -m 0755 "$files/bin/python3" /usr/local/sbin/python3

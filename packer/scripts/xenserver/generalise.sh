@@ -24,6 +24,18 @@ done
 rm -f /var/lib/xcp/state.db* /var/lib/xcp/local.db /var/lib/xcp/networkd.db*
 if [ -d /var/lib/xcp/blobs ]; then rm -rf /var/lib/xcp/blobs && mkdir -m 0700 /var/lib/xcp/blobs; fi
 rm -f /etc/xensource/ptoken
+# dom0's NIC naming back to a fresh install's for the hardware it boots on, as XAPI does
+# to a host leaving its pool (ocaml/xapi/xapi_pool.ml eject_self -> Net.reset_state,
+# ocaml/networkd/bin/network_server.ml reset_state) and xe-reset-networking does
+# (python3/bin/xe-reset-networking): without it the rules give eth0 to the build NIC's
+# MAC, which no copy has, and a copy's NICs are named by guessing which one replaced it
+# (xenserver/python-libs xcp/net/ifrename/logic.py: same PCI slot, else "brand new").
+# A host without the tool, where networkd orders the NICs itself from networkd.db
+# (removed above), has nothing more to reset. The stand-in's tool is a recording stub.
+rename=/etc/sysconfig/network-scripts/interface-rename.py
+if [ -x "$rename" ]; then
+  "$rename" --reset-to-install
+fi
 # The first-boot stamps: 8.2 and later (/var/lib/misc/ran-*), and the older
 # /etc/firstboot.d/state/ of XenServer 7.x.
 rm -f /var/lib/misc/ran-*

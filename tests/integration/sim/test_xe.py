@@ -15,25 +15,13 @@ import pytest
 import XenAPI
 
 from tests.support.prereq import require_tool
-from tests.support.simproc import SimProcess
+from tests.support.simproc import SimProcess, fake_machine
 from xenlab.sim import machine
 
 XE = Path(__file__).resolve().parents[3] / "xenlab/sim/xe"
 HOST_UUID = "0c7d3f0e-1111-4111-8111-111111111111"
 DOM0_UUID = "0c7d3f0e-2222-4222-8222-222222222222"
 PASSWORD = "xe-test-pw"
-
-
-def fake_machine(root: Path) -> None:
-    for name, mac in (("eth0", "52:54:00:12:34:01"), ("eth1", "52:54:00:12:34:02")):
-        nic = root / "sys/class/net" / name
-        (nic / "device").mkdir(parents=True)
-        (nic / "address").write_text(mac + "\n")
-        (nic / "mtu").write_text("1500\n")
-    (root / "etc").mkdir()
-    (root / "etc/hostname").write_text("debian\n")
-    (root / "dev").mkdir()
-    (root / "dev/sdb").touch()  # the disk sr-create names: SR.create refuses a device that is not there
 
 
 class Sim(SimProcess):

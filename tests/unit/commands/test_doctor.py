@@ -122,3 +122,33 @@ def test_a_kvm_device_the_qemu_user_cannot_open_is_warned_with_the_fix(cfg, tmp_
 def test_no_kvm_device_is_no_finding(cfg, tmp_path, monkeypatch):
     monkeypatch.setattr(host, "KVM_DEVICE", tmp_path / "absent")
     assert doctor.check_kvm_device(cfg) == []
+
+
+def test_the_libvirtd_finding_says_who_runs_it_and_starts_nothing(cfg, monkeypatch):
+    from xenlab.errors import HostError
+    from xenlab.machines import libvirtd
+
+    monkeypatch.setattr(doctor.shutil, "which", lambda name, path=None: "/usr/bin/" + name)
+    asked = []
+
+    def reachable(cfg, start):
+        asked.append(start)
+
+    def unreachable(cfg, start):
+        asked.append(start)
+        raise HostError("libvirtd is not reachable at qemu:///system: start it (...)")
+
+    cases = [(reachable, libvirtd.Daemon(libvirtd.SYSTEMD), False, doctor.OK, "systemd-managed"),
+             (reachable, libvirtd.Daemon(libvirtd.XENLAB, 42), False, doctor.OK, "started by xenlab, no service "
+                                                                                  "manager here (pid 42)"),
+             (reachable, libvirtd.Daemon(libvirtd.OTHER, 7), False, doctor.OK, "not started by xenlab (pid 7)"),
+             (unreachable, libvirtd.Daemon(libvirtd.NOT_RUNNING), True, doctor.WARN,
+              "the first `invoke up` or `lab` starts it"),
+             (unreachable, libvirtd.Daemon(libvirtd.SYSTEMD), False, doctor.WARN, "systemd-managed")]
+    for check, daemon, startable, verdict, said in cases:
+        monkeypatch.setattr(doctor.libvirt, "check", check)
+        monkeypatch.setattr(doctor.libvirtd, "who", lambda daemon=daemon: daemon)
+        monkeypatch.setattr(doctor.libvirtd, "startable", lambda uri, startable=startable: startable)
+        (finding,) = doctor.check_libvirt(cfg)
+        assert (finding.check, finding.verdict) == ("libvirtd", verdict) and said in finding.detail, finding
+    assert asked == [False] * len(cases)

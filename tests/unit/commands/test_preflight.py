@@ -24,6 +24,7 @@ def host(monkeypatch):
     monkeypatch.setattr(doctor, "_vagrant_plugins", lambda: {"vagrant-libvirt"})
     monkeypatch.setattr(kvm, "verdict", lambda: kvm.KvmFinding(True, "a guest booted", nested="yes"))
     monkeypatch.setattr(preflight.libvirt, "check", lambda cfg: calls.append("libvirtd"))
+    monkeypatch.setattr(preflight.clashes, "check", lambda cfg: calls.append("clashes"))
     monkeypatch.setattr(build, "present", lambda cfg: False)
     return calls
 
@@ -83,12 +84,12 @@ def test_a_missing_vagrant_plugin_stops_up_but_not_build(tmp_path, host, monkeyp
         preflight.check(standin, lifecycle.machine_span())
 
 
-def test_libvirtd_is_asked_for_by_the_machine_stages_only(tmp_path, host, monkeypatch):
+def test_libvirtd_and_clashes_are_asked_for_by_the_machine_stages_only(tmp_path, host, monkeypatch):
     standin = load(tmp_path, '[lab]\nflavour = "standin"\n')
     preflight.check(standin, ["build"])
     assert host == []
     preflight.check(standin, lifecycle.machine_span())
-    assert host == ["libvirtd"]
+    assert host == ["libvirtd", "clashes"]  # clashes are read from a libvirtd that answers
 
     def down(cfg):
         raise HostError("libvirtd is not reachable at qemu:///system: start it")

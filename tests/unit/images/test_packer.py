@@ -56,7 +56,15 @@ def test_qemu_xenserver_shape():
     assert src["format"] == "qcow2"
     assert src["disk_size"] == "${var.disk_gb * 1024}M"
     assert src["accelerator"] == "${var.accelerator}"
-    assert src["qemuargs"] == (("-cpu", "${var.cpu_model}"),)
+    # The CPU, and the disk's serial when the flavour pins one (the lab sets the same).
+    assert src["qemuargs"] == ('${concat([["-cpu", var.cpu_model]], var.disk_serial == "" ? [] : '
+                               '[["-global", "ide-hd.serial=${var.disk_serial}"]])}')
+
+
+def test_ide_flavours_pin_the_disk_serial_the_standin_does_not():
+    for flavour in flavours.all_flavours():
+        assert flavour.disk_serial == ("QM00001" if flavour.disk_bus == "ide" else ""), flavour.name
+    assert flavours.plain(_variables()["disk_serial"]["default"]) == ""
 
 
 def test_virtualbox_xenserver_shape():

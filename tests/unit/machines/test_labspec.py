@@ -52,7 +52,7 @@ def test_tcg_uses_the_qemu_driver(tmp_path):
     lv = labspec.spec(load(tmp_path, accelerator="tcg"))["libvirt"]
     assert lv["driver"] == "qemu" and lv["cpu_mode"] != "host-passthrough"
     # e1000 as XCP-ng's docs give for nested KVM; the disk on the bus the box was installed on.
-    assert (lv["nic_model"], lv["disk_bus"]) == ("e1000", "ide")
+    assert (lv["nic_model"], lv["disk_bus"], lv["disk_serial"]) == ("e1000", "ide", "QM00001")
 
 
 def test_private_macs_are_fixed_per_address_and_provider(tmp_path):

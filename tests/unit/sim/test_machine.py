@@ -78,6 +78,34 @@ def test_the_simulated_machine_changes_nothing(tmp_path):
     assert m.make_sr("u", "ext") is None
 
 
+def test_only_the_gateway_and_dns_interface_may_set_route_and_servers(tmp_path):
+    """xcp-networkd: dhclient asks for routers / DNS servers on those interfaces only, and a
+    static gateway or DNS applies only there (network_utils.ml, network_server.ml)."""
+    root = fake_root(tmp_path)
+    m = ThisMachine(root)
+    m.apply_ip("eth0", "DHCP", "", "", "", "")
+    m.apply_ip("eth1", "Static", "192.168.57.10", "255.255.255.0", "192.168.57.1", "192.168.57.1")
+    # None chosen yet: every interface may (network_server.ml: gateway_interface = None).
+    assert "UseGateway=yes" in (root / machine.NETWORKD_FILE.format(device="eth0")).read_text()
+    assert "ip route replace default via 192.168.57.1 dev eth1" in commands(root)
+    ran = len(commands(root))
+    m.set_route_interfaces("eth0", "eth0")
+    eth0 = (root / machine.NETWORKD_FILE.format(device="eth0")).read_text()
+    eth1 = (root / machine.NETWORKD_FILE.format(device="eth1")).read_text()
+    assert "UseGateway=yes" in eth0 and "UseDNS=yes" in eth0
+    assert "Address=192.168.57.10/24" in eth1 and "Gateway=" not in eth1 and "DNS=" not in eth1
+    # Written for the next start only: nothing ran.
+    assert len(commands(root)) == ran
+    m.apply_ip("eth1", "Static", "192.168.57.10", "255.255.255.0", "192.168.57.1", "")
+    assert not [c for c in commands(root)[ran:] if c.startswith("ip route")]
+    m.set_route_interfaces("eth1", "eth0")
+    assert "UseGateway=no" in (root / machine.NETWORKD_FILE.format(device="eth0")).read_text()
+    assert "Gateway=192.168.57.1" in (root / machine.NETWORKD_FILE.format(device="eth1")).read_text()
+    # Kept across a restart of the simulator, as networkd.db is: a new machine writes from it.
+    ThisMachine(root).apply_ip("eth0", "DHCP", "", "", "", "")
+    assert "UseGateway=no" in (root / machine.NETWORKD_FILE.format(device="eth0")).read_text()
+
+
 def test_the_machines_sr_files_and_devices(tmp_path):
     """The stand-in's SR is a directory on its disk, linked at /var/run/sr-mount/<uuid> (sm's
     MOUNT_BASE): its size is that file system's, its utilisation what its files take; a device

@@ -225,3 +225,22 @@ def test_any_command_line_ends_in_an_answer_and_an_exit_code(api, monkeypatch, a
     result = cli.run(api, argv)
     assert result.code in (0, 1)
     assert result.code == 0 or result.stderr.endswith("\n")
+
+
+def test_pif_other_config_keys_are_set_and_read_as_xe_does(api):
+    """`pif-param-set uuid=<pif> other-config:defaultroute=true` (records.ml pif_record:
+    other-config is a read/write map through PIF.add_to_other_config; cli_operations.ml
+    get_field_type splits `map:key` at the first colon)."""
+    xe(api, "pif-scan", f"host-uuid={HOST}")
+    pif = xe(api, "pif-list", "device=eth0", "--minimal").stdout.strip()
+    xe(api, "pif-param-set", f"uuid={pif}", "other-config:defaultroute=true", "other-config:peerdns=true")
+    assert xe(api, "pif-param-get", f"uuid={pif}", "param-name=other-config", "param-key=defaultroute").stdout == (
+        "true\n")
+    assert xe(api, "pif-param-get", f"uuid={pif}", "param-name=other-config").stdout == (
+        "defaultroute: true; peerdns: true\n")
+    # Setting it again replaces the value; a filter on the key finds the PIF.
+    xe(api, "pif-param-set", f"uuid={pif}", "other-config:defaultroute=true")
+    assert xe(api, "pif-list", "other-config:defaultroute=true", "--minimal").stdout.strip() == pif
+    assert "Unknown field 'other:defaultroute'" in xe(api, "pif-param-set", f"uuid={pif}",
+                                                       "other:defaultroute=true", code=1).stderr
+    assert not (api.cli_ignored_log.exists() and api.cli_ignored_log.read_text())
