@@ -30,8 +30,10 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ..core import console
@@ -309,6 +311,18 @@ def ssh_config_back(cfg) -> None:
     sshconfig.stop_shared(cfg)  # those to the restored addresses: their guests never heard of them
 
 
+def _probed_chain(cfg, save: str) -> str:
+    """The saved domain's definition without its disks' backing chains, so libvirt reads each
+    chain from the disk again: the save holds the chain the disk had (built on the box's
+    image), and libvirt uses a chain the XML gives as it is (qemu_domain.c,
+    qemuDomainDetermineDiskChain), but the disk is now built on the snapshot's copy."""
+    root = ET.fromstring(libvirt.virsh(cfg, "save-image-dumpxml", "--security-info", save))
+    for disk in root.iter("disk"):
+        for chain in disk.findall("backingStore"):
+            disk.remove(chain)
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
 def _disk_back(cfg, disk: dict, store: str) -> None:
     """The machine's disk as a new overlay on the snapshot's copy, where the disk was."""
     path = disk["path"]
@@ -362,8 +376,12 @@ def restore(cfg, name: str) -> dict:
     for m, info in meta["machines"].items():
         if info["uuid"] not in defined:
             libvirt.virsh(cfg, "define", str(src / f"{m}.xml"))
-    libvirt.virsh_each(cfg, [("restore", f"{store}/{info['save']}", "--running") for info in meta["machines"].values()],
-                       timeout=SAVE_TIMEOUT)
+    with tempfile.TemporaryDirectory(dir=cfg.paths.snapshots) as tmp:
+        restores = []
+        for m, info in meta["machines"].items():
+            write_file(Path(tmp) / f"{m}.xml", _probed_chain(cfg, f"{store}/{info['save']}"), secret=True)
+            restores.append(("restore", f"{store}/{info['save']}", "--xml", str(Path(tmp) / f"{m}.xml"), "--running"))
+        libvirt.virsh_each(cfg, restores, timeout=SAVE_TIMEOUT)
     for as_name, path in _lab_files(cfg).items():
         if (src / as_name).is_file():
             ensure_dir(path.parent)

@@ -93,6 +93,7 @@ class FakeHost:
                                                   f"{self.IMAGES}/xenlab-nova-probe-1.img"], "memory": "ds-1"}}
         self.files: dict[str, str] = {}  # files on the host: save files, lease files
         self.calls: list[tuple] = []
+        self.restored_xml: list[str] = []
 
     def vol_by_path(self, path):
         for pool in self.pools.values():
@@ -178,7 +179,12 @@ class FakeHost:
         if cmd == "restore":
             uuid_, memory, _ = self.files[rest[0]].split(":")
             self.domains[uuid_].update(state="running", memory=memory)
+            if "--xml" in rest:
+                self.restored_xml.append(Path(rest[rest.index("--xml") + 1]).read_text())
             return ""
+        if cmd == "save-image-dumpxml":  # the chain the disk had when it was saved
+            return ("<domain><devices><disk type='file'><source file='/d.img'/><backingStore type='file'>"
+                    "<source file='/box.img'/><backingStore/></backingStore></disk></devices></domain>")
         if cmd == "net-dumpxml":
             return f"<network><name>{rest[-1]}</name><bridge name='virbr-{rest[-1]}'/></network>"
         if cmd == "net-list":
@@ -244,6 +250,9 @@ def test_a_restore_resumes_the_saved_memory_on_disks_built_on_the_copies(host):
     assert fake.domains["u-xs"] == {"state": "running", "disks": ["/var/lib/libvirt/images/xenlab-t-xenserver.img"],
                                     "memory": "xs-1"}
     assert "xenlab-nova-probe-1.img" in fake.pools["default"]["vols"]  # never touched
+    # Resumed with the chain libvirt reads from the disk, not the one the save recorded (on the box's image).
+    assert len(fake.restored_xml) == 2
+    assert all("backingStore" not in x and '<source file="/d.img" />' in x for x in fake.restored_xml)
 
 
 def test_a_replaced_snapshot_s_copies_stay_while_a_machine_is_built_on_them(host):
