@@ -64,6 +64,10 @@ class LabPaths:
         return self.workdir / "boxes"
 
     @property
+    def boxes_digest_key(self) -> Path:  # build: the key of its keyed digests, shared as the boxes are
+        return self.boxes / ".secrets" / "digest-key"
+
+    @property
     def packer_cache(self) -> Path:  # build: Packer's download cache (ISOs)
         return self.workdir / "packer_cache"
 
