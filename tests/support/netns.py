@@ -142,10 +142,12 @@ class Netns:
 
 
 class Libvirt:
-    """virtlogd + libvirtd inside a Netns, started by hand, stopped by PID."""
+    """virtlogd + libvirtd inside a Netns, started by hand, stopped by PID. `images`: the
+    default pool's directory as this process sees it (a remote host's is its own)."""
 
-    def __init__(self, ns: Netns):
+    def __init__(self, ns: Netns, images: Path = Path("/var/lib/libvirt/images")):
         self.ns = ns
+        self.images = images
         self.pids: dict[str, int] = {}
         self.before: dict[str, set[str]] = {}
 
@@ -165,7 +167,7 @@ class Libvirt:
         def names(folder: Path) -> set[str]:
             return {p.stem for p in folder.glob("*.xml")} if folder.is_dir() else set()
 
-        images = Path("/var/lib/libvirt/images")
+        images = self.images
         return {
             "domains": names(DOMAIN_DEFS),
             "networks": names(NET_DEFS),

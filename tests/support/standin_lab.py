@@ -23,20 +23,27 @@ PASSWORD = os.environ.get("XENLAB_PASSWORD") or "xenlab-test-Pw1"
 INVOKE = str(PROJECT_DIR / ".venv" / "bin" / "invoke")
 
 
-def config_toml(name: str) -> str:
-    """xenlab.toml for a stand-in lab called `name`: as small as the machines go."""
+def config_toml(name: str, libvirt_uri: str = "", network: str = "") -> str:
+    """xenlab.toml for a stand-in lab called `name`: as small as the machines go; on the libvirt
+    host `libvirt_uri` names (default: this machine's), with `network`'s [network] settings."""
     return (
         f'[lab]\nname = "{name}"\nflavour = "standin"\naccelerator = "tcg"\n'
-        "[xenserver]\nmemory_mb = 2048\ncpus = 1\n"
+        + (f'libvirt_uri = "{libvirt_uri}"\n' if libvirt_uri else "")
+        + "[xenserver]\nmemory_mb = 2048\ncpus = 1\n"
         "[devstack]\nmemory_mb = 1024\ncpus = 1\n"
+        + (f"[network]\n{network}" if network else "")
     )
 
 
 class StandinLab:
-    def __init__(self, ns, root: Path, name: str, password: str = PASSWORD, vagrant_home: Path | None = None):
+    """A stand-in lab whose config is `root/<config>` (labs side by side share a root)."""
+
+    def __init__(self, ns, root: Path, name: str, password: str = PASSWORD, vagrant_home: Path | None = None,
+                 libvirt_uri: str = "", network: str = "", config: str = "xenlab.toml"):
         self.ns, self.root, self.name = ns, root, name
-        (root / "xenlab.toml").write_text(config_toml(name))
-        self.env = {"XENLAB_PASSWORD": password, "XENLAB_CONFIG": str(root / "xenlab.toml"), "CI": "true"}
+        (root / config).write_text(config_toml(name, libvirt_uri, network))
+        self.config = root / config
+        self.env = {"XENLAB_PASSWORD": password, "XENLAB_CONFIG": str(self.config), "CI": "true"}
         if vagrant_home:
             self.env["VAGRANT_HOME"] = str(vagrant_home)
         self.outputs: list[str] = []
@@ -44,7 +51,7 @@ class StandinLab:
 
     @property
     def cfg(self):
-        return config.load(self.root / "xenlab.toml", environ=self.env)
+        return config.load(self.config, environ=self.env)
 
     def prefetch(self) -> None:
         """What the namespace cannot download: the base image, the os-xenapi sdist, Nova's probe tree."""
@@ -68,11 +75,10 @@ class StandinLab:
         return self._run([INVOKE, *args], f"invoke {' '.join(args)}", timeout)
 
     def vagrant(self, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-        """Plain `vagrant` as a user runs it in the checkout (not driven by xenlab)."""
-        cfg = self.cfg
-        env = {"XENLAB_LAB_SPEC": str(cfg.paths.spec), "VAGRANT_DOTFILE_PATH": str(cfg.paths.vagrant_dotfile),
-               "LIBVIRT_DEFAULT_URI": cfg.lab.libvirt_uri}
-        return self._run(["vagrant", *args], f"vagrant {' '.join(args)}", timeout, env)
+        """Plain `vagrant` as a user runs it in the checkout (not driven by xenlab): the lab
+        named, Vagrant's data folder left to the Vagrantfile (the lab's own)."""
+        return self._run(["vagrant", *args], f"vagrant {' '.join(args)}", timeout,
+                         {"XENLAB_LAB_SPEC": str(self.cfg.paths.spec)})
 
     def ssh(self, machine: str, command: str, input: str | None = None, timeout: float = 120):
         """A command on a machine, through the ssh config verify keeps (`ssh -F` it)."""

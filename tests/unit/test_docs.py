@@ -96,3 +96,13 @@ def test_a_link_to_a_missing_file_or_anchor_is_found(tmp_path):
         "[web](https://example.org/x) [gone](missing.md) [no anchor](other.md#nowhere) [code](#not-a-heading)\n"
     )
     assert [b.split(": ", 1)[1] for b in broken_links(page)] == ["missing.md", "other.md#nowhere", "#not-a-heading"]
+
+
+def test_every_setting_is_in_the_configuration_reference():
+    """docs/configuration.md's xenlab.toml names every setting of the config model."""
+    from xenlab.core.config import Settings
+
+    text = (PROJECT_DIR / "docs" / "configuration.md").read_text()
+    missing = [f"[{section}] {key}" for section, field in Settings.model_fields.items()
+               for key in field.annotation.model_fields if not re.search(rf"^{key} += ", text, re.M)]
+    assert not missing, f"docs/configuration.md does not name {missing}"

@@ -15,7 +15,7 @@ from ..core import console, hosttools, kvm, proc
 from ..stages import lifecycle
 from ..core.proc import tool_version
 from ..errors import HostError, ToolError
-from ..machines import libvirt, libvirtd
+from ..machines import libvirt, libvirtd, libvirthost
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -98,7 +98,7 @@ def check_kvm_device(cfg) -> list[Finding]:
     """libvirt's QEMU capability cache holds only while the QEMU user (group kvm) can
     open /dev/kvm (libvirt 9.0 qemu_capabilities.c, virQEMUCapsIsValid)."""
     device = kvm.KVM_DEVICE
-    if cfg.lab.provider != "libvirt" or not device.exists():
+    if cfg.lab.provider != "libvirt" or not device.exists() or _remote(cfg):
         return []
     st = device.stat()
     try:
@@ -123,6 +123,8 @@ def _meminfo_mb(key: str) -> int:
 
 
 def check_memory(cfg) -> list[Finding]:
+    if _remote(cfg):
+        return []  # the machines' memory is the libvirt host's: check_libvirt_host
     need_mb = cfg.xenserver.memory_mb + cfg.devstack.memory_mb
     have_mb = _meminfo_mb("MemAvailable")
     return [Finding("memory", OK if have_mb >= need_mb else WARN,
@@ -139,17 +141,69 @@ def check_disk(cfg) -> list[Finding]:
 
 def check_libvirt(cfg) -> list[Finding]:
     """The check `up` makes before Vagrant runs (machines.libvirt.check, starting nothing),
-    and, for the local daemon, who runs it: systemd, xenlab, something else, or nobody."""
+    and, for the local daemon, who runs it: systemd, xenlab, something else, or nobody.
+    A remote host that lacks libvirtd, the user's libvirt group or SSH is a failure: no
+    stage that needs it can run until it is fixed there."""
     if cfg.lab.provider != "libvirt" or not shutil.which("virsh"):
         return []
     who = f"; {libvirtd.who().describe()}" if libvirtd.local(cfg.lab.libvirt_uri) else ""
     try:
         libvirt.check(cfg, start=False)
     except HostError as exc:
+        if _remote(cfg):
+            return [Finding("libvirtd", FAIL, exc.message)]
         if libvirtd.startable(cfg.lab.libvirt_uri):
             return [Finding("libvirtd", WARN, libvirtd.who().describe())]
         return [Finding("libvirtd", WARN, f"{exc.message} (before `invoke up`){who}")]
     return [Finding("libvirtd", OK, f"reachable at {cfg.lab.libvirt_uri}{who}")]
+
+
+def _remote(cfg) -> bool:
+    return cfg.lab.provider == "libvirt" and libvirthost.of(cfg).remote
+
+
+def check_libvirt_host(cfg) -> list[Finding]:
+    """A remote libvirt host, where the machines run: its KVM (nested, for a real flavour), its
+    memory and the disk of its storage pool, each with the fix named (asked over its SSH)."""
+    if not _remote(cfg) or not shutil.which("virsh"):
+        return []
+    host = libvirthost.of(cfg)
+    if not libvirt.answers(cfg):
+        return []  # check_libvirt says what is missing
+    on = f"on {host.hostname}"
+    out = []
+    try:
+        offered = libvirthost.kvm_offered(cfg)
+        facts = libvirthost.facts(cfg, libvirt.pool_path(cfg.lab.libvirt_uri))
+    except (HostError, ToolError) as exc:
+        return [Finding("libvirt host", FAIL, f"{host.describe()} answers libvirt but not a shell over SSH "
+                                              f"({exc.message[:160]}): xenlab needs both there")]
+    nested, memory_mb, free_gb = (facts.nested if offered else "unknown"), facts.memory_available_mb, facts.disk_free_gb
+    flavour = cfg.flavour
+    if flavour.needs_kvm and cfg.lab.accelerator == "tcg":
+        out.append(Finding("nested-virt (host)", WARN, f"{flavour.product} under TCG (lab.accelerator = 'tcg'): "
+                           "its install takes hours and Xen's own guests cannot start"))
+    elif flavour.needs_kvm and not offered:
+        out.append(Finding("nested-virt (host)", FAIL, f"{flavour.product} runs Xen inside a VM, and libvirt {on} "
+                           "offers no KVM: use a host with KVM (kvm_intel or kvm_amd loaded), or --flavour standin"))
+    elif flavour.needs_kvm and nested != "yes":
+        out.append(Finding("nested-virt (host)", FAIL, f"{flavour.product} runs Xen inside a VM, and nested "
+                           f"virtualisation {on} is {nested}: set 'options kvm_intel nested=1' (or kvm_amd) there "
+                           "and reload the module"))
+    elif cfg.lab.accelerator == "kvm" and not offered:
+        out.append(Finding("kvm (host)", FAIL, f"lab.accelerator is 'kvm' but libvirt {on} offers no KVM: set it "
+                                               "to auto or tcg"))
+    else:
+        out.append(Finding("kvm (host)", OK, f"the machines run under {libvirthost.accelerator(cfg).upper()} {on}"
+                                             + (f", nested virtualisation {nested}" if offered else "")))
+    need_mb = cfg.xenserver.memory_mb + cfg.devstack.memory_mb
+    out.append(Finding("memory (host)", OK if memory_mb >= need_mb else WARN,
+                       f"{memory_mb} MiB available {on}, the lab's machines ask for {need_mb} MiB"))
+    need_gb = cfg.flavour.disk_gb_needed
+    out.append(Finding("disk (host)", OK if free_gb >= need_gb else WARN,
+                       f"{free_gb} GiB free for libvirt's pool {on}, about {need_gb} GiB needed"
+                       + ("" if free_gb >= need_gb else ": free some there (`virsh pool-info default`)")))
+    return out
 
 
 def check_uplink(cfg) -> list[Finding]:
@@ -169,7 +223,8 @@ def check_uplink(cfg) -> list[Finding]:
     return [Finding("uplink", WARN, "no route to the internet: give the ISO as iso.path, or use --flavour standin")]
 
 
-CHECKS = [check_tools, check_kvm, check_kvm_device, check_memory, check_disk, check_libvirt, check_uplink]
+CHECKS = [check_tools, check_kvm, check_kvm_device, check_memory, check_disk, check_libvirt, check_libvirt_host,
+          check_uplink]
 
 
 def run(cfg, as_json: bool = False) -> int:

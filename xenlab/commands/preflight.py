@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..core import console
 from ..stages import lifecycle
 from ..errors import ToolError, UnsupportedHost
-from ..machines import clashes, libvirt
+from ..machines import clashes, libvirt, libvirthost
 from . import doctor
 
 
@@ -26,8 +26,9 @@ def check(cfg, stages: list[str]) -> None:
     _stop_on(doctor.check_tools(cfg, stages, versions=False), ToolError)
     builds = "build" in stages
     machines = any(lifecycle.stage(name).machine for name in stages)
-    if builds or machines:
-        # The accelerator Packer and libvirt will use, and a real flavour's need for nested KVM.
+    remote = cfg.lab.provider == "libvirt" and libvirthost.of(cfg).remote
+    if builds or (machines and not remote):
+        # The accelerator Packer and libvirt will use here, and a real flavour's need for nested KVM.
         _stop_on(doctor.check_kvm(cfg), UnsupportedHost, named=False)
     if builds and not lifecycle.stage("build").target.present(cfg):
         (disk,) = doctor.check_disk(cfg)
@@ -36,6 +37,8 @@ def check(cfg, stages: list[str]) -> None:
                                   "lab's xenlab.toml on a larger file system")
     if machines:
         libvirt.check(cfg)  # the same check `up` makes, before Vagrant starts
+        if remote:  # where the machines will run: its KVM, nested KVM and memory, said there
+            _stop_on(doctor.check_libvirt_host(cfg), UnsupportedHost, named=False)
         clashes.check(cfg)  # another lab's name, range or MAC: refused before anything boots
     console.say(f"==> preflight: the host can run {', '.join(stages)} for {cfg.lab.flavour} "
                 f"({cfg.lab.provider})")

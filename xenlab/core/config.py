@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import tomllib
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
@@ -50,6 +51,10 @@ ENV_RESERVED = {password_mod.ENV_PASSWORD, ENV_CONFIG, "XENLAB_LAB", "XENLAB_LAB
                 "XENLAB_VERIFY_CONTEXT", "XENLAB_VERIFY_COUNTS", "XENLAB_SSH_PASSWORD", "XENLAB_DOM0_ROOT"}
 FLAVOUR_SUFFIX = ".pkrvars.hcl"
 # Private ranges only: the lab's network lives on the host, beside its others.
+# The derived management network: cidr's third octet plus this (see Network.management_network),
+# else vagrant-libvirt's own default (lib/vagrant-libvirt/config.rb, management_network_address).
+MANAGEMENT_OFFSET = 64
+VAGRANT_LIBVIRT_MANAGEMENT = ipaddress.IPv4Network("192.168.121.0/24")
 PRIVATE_NETS = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
@@ -79,6 +84,11 @@ Version = matching(r"\d+\.\d+\.\d+", "a version (x.y.z)")
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
+def remote_host(uri: str) -> str:
+    """The host a libvirt URI names ('' for this machine: qemu:///system, qemu+unix:///...)."""
+    return urllib.parse.urlsplit(uri).hostname or ""
+
+
 def host_name_or_ipv4(value: str) -> str:
     """An IPv4 address or a DNS name; all-numeric names must be valid addresses."""
     if not value:
@@ -101,10 +111,20 @@ class Lab(Section):
     # A flavour is a var file under packer/flavours/ (data, not code).
     flavour: str = "xcp-ng-8.3"
     provider: Literal["libvirt", "virtualbox"] = "libvirt"
-    # Where vagrant-libvirt creates the machines: local, or qemu+ssh://big-host/system.
+    # Where vagrant-libvirt creates the machines: local, or qemu+ssh://you@big-host/system.
     libvirt_uri: LibvirtUri = "qemu:///system"
     # auto: KVM when a probe shows a guest kernel really runs under it, else TCG.
     accelerator: Literal["auto", "kvm", "tcg"] = "auto"
+
+    @field_validator("libvirt_uri")
+    @classmethod
+    def _reached_over_ssh(cls, value: str) -> str:
+        # A remote host's lab network is reached through SSH (machines/libvirthost.py):
+        # libvirt's tcp and tls transports give no way in to it.
+        if remote_host(value) and "ssh" not in value.split(":", 1)[0]:
+            raise ValueError(f"{value[:80]!r} names a remote host without SSH: reach it as "
+                             "qemu+ssh://user@host/system (xenlab tunnels the lab's network through that SSH)")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -159,6 +179,11 @@ class Network(Section):
     cidr: str = "192.168.57.0/24"
     xenserver_ip: str = "192.168.57.10"
     devstack_ip: str = "192.168.57.11"
+    # vagrant-libvirt's management network (the machines' NAT NIC, how Vagrant reaches them).
+    # Empty: derived from cidr (see management_network), so that labs of other ranges get
+    # other management networks: vagrant-libvirt gives every lab 192.168.121.0/24 otherwise,
+    # and finds a network by its range before its name (create_networks.rb).
+    management_cidr: str = ""
 
     @model_validator(mode="after")
     def _addresses(self) -> "Network":
@@ -183,7 +208,35 @@ class Network(Section):
                 raise ValueError(f"{key}: {value} is the network's gateway address")
         if self.xenserver_ip == self.devstack_ip:
             raise ValueError("xenserver_ip and devstack_ip must differ")
+        management = self.management_network
+        if management.overlaps(net):
+            key = "management_cidr" if self.management_cidr else "cidr"
+            what = "" if self.management_cidr else " (derived from cidr: set network.management_cidr)"
+            raise ValueError(f"{key}: the management network {management}{what} overlaps {self.cidr}")
         return self
+
+    @property
+    def management_network(self) -> ipaddress.IPv4Network:
+        """management_cidr, else the /24 whose third octet is cidr's plus 64: 192.168.57.0/24 (the
+        default) gives 192.168.121.0/24, vagrant-libvirt's own default, so a default lab keeps it.
+        A cidr wider than that /24 (10.20.0.0/16) keeps vagrant-libvirt's default."""
+        if self.management_cidr:
+            return self._management_setting()
+        net = ipaddress.IPv4Network(self.cidr)
+        base = net.network_address.packed
+        derived = ipaddress.IPv4Network(f"{base[0]}.{base[1]}.{(base[2] + MANAGEMENT_OFFSET) % 256}.0/24")
+        return VAGRANT_LIBVIRT_MANAGEMENT if derived.overlaps(net) else derived
+
+    def _management_setting(self) -> ipaddress.IPv4Network:
+        try:
+            net = ipaddress.IPv4Network(self.management_cidr, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"management_cidr: {exc}") from None
+        if not any(net.subnet_of(private) for private in PRIVATE_NETS):
+            raise ValueError(f"management_cidr: {self.management_cidr} is not inside a private range")
+        if net.prefixlen > 28:
+            raise ValueError(f"management_cidr: {self.management_cidr} is too small (at most /28)")
+        return net
 
 
 class Wire(Section):

@@ -193,16 +193,19 @@ def file_digest(path: Path, algorithm: str = "sha256", cache: Path | None = None
 
 
 def _key(key_file: Path) -> bytes:
-    """The key, made once (O_EXCL: two processes never make two keys)."""
+    """The key, made once: written whole beside it, then linked into place (link fails if a
+    key is there), so two processes, two labs' builds say, never make or read two keys."""
     if not key_file.is_file():
         ensure_dir(key_file.parent, private=True)
+        fd, tmp = tempfile.mkstemp(prefix=".key-", dir=key_file.parent)  # 0600
         try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE)
-        except FileExistsError:
-            pass
-        else:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(secrets.token_bytes(32))
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return key_file.read_bytes()
 
 

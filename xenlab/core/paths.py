@@ -64,6 +64,10 @@ class LabPaths:
         return self.workdir / "boxes"
 
     @property
+    def boxes_digest_key(self) -> Path:  # build: the key of its keyed digests, shared as the boxes are
+        return self.boxes / ".secrets" / "digest-key"
+
+    @property
     def packer_cache(self) -> Path:  # build: Packer's download cache (ISOs)
         return self.workdir / "packer_cache"
 
@@ -71,9 +75,6 @@ class LabPaths:
     def iso_digests(self) -> Path:  # build: digests of local files by (path, size, mtime)
         return self.workdir / "iso-digests.json"
 
-    @property
-    def vagrant_dotfile(self) -> Path:  # Vagrant's machine state, where plain `vagrant` finds it
-        return self.root / ".vagrant"
 
     # ---- the lifecycle
     @property
@@ -146,6 +147,10 @@ class LabPaths:
         return self.ssh_dir / "askpass"
 
     # ---- the machines
+    @property
+    def vagrant_dotfile(self) -> Path:  # Vagrant (VAGRANT_DOTFILE_PATH): its data about this lab's machines
+        return self._in("vagrant")
+
     @property
     def vagrant_ssh_config(self) -> Path:  # up stages: `vagrant ssh-config` of the machines they brought up
         return self.ssh_dir / "vagrant-ssh-config"

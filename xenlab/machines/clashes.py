@@ -5,9 +5,11 @@ What two labs must not share:
 - the name: domains, volumes and networks are named after it (labspec.domain_prefix,
   network_names), so a second lab of one name would take over, or `down`, the
   first's machines;
-- the private network's range: libvirt will not start a network whose range another
-  active one holds (the host's route to it would be ambiguous), and vagrant-libvirt
-  finds a network by its range before its name (create_networks.rb handle_ip_option);
+- the private network's range, and the management network's (network.management_cidr):
+  libvirt will not start a network whose range another active one holds (the host's
+  route to it would be ambiguous), and vagrant-libvirt finds a network by its range
+  before its name (create_networks.rb handle_ip_option), so a second lab on the first
+  one's management range fails with NetworkNameAndAddressMismatch;
 - a private NIC's MAC (labspec.private_mac: the address's last three octets): the
   host's neighbour tables and libvirt's ARP lookups (domifaddr --source arp) cannot
   tell two NICs of one MAC apart.
@@ -44,6 +46,11 @@ class Mine:
     name: str
     cidr: ipaddress.IPv4Network
     macs: frozenset[str]
+    management: ipaddress.IPv4Network | None = None
+
+    def ranges(self) -> list[tuple[str, ipaddress.IPv4Network]]:
+        return [("network.cidr", self.cidr)] + ([("management network", self.management)]
+                                                 if self.management else [])
 
 
 def clash(mine: Mine, occupants: list[Occupant]) -> str:
@@ -54,9 +61,11 @@ def clash(mine: Mine, occupants: list[Occupant]) -> str:
                     "name (give this one another lab.name), or it is a leftover of this lab (`invoke down` "
                     "removes it)")
     for o in occupants:
-        if o.cidr is not None and o.cidr.overlaps(mine.cidr):
-            return (f"{o.what} holds {o.cidr}, which overlaps this lab's network.cidr {mine.cidr}: give this "
-                    "lab another network.cidr")
+        for what, mine_range in mine.ranges():
+            if o.cidr is not None and o.cidr.overlaps(mine_range):
+                setting = "network.cidr" if what == "network.cidr" else "network.management_cidr"
+                return (f"{o.what} holds {o.cidr}, which overlaps this lab's {what} {mine_range}: give this "
+                        f"lab another {setting}")
     for o in occupants:
         if o.macs & mine.macs:
             return (f"{o.what} has the private MAC {min(o.macs & mine.macs)} that this lab's machine would get "
@@ -68,7 +77,7 @@ def clash(mine: Mine, occupants: list[Occupant]) -> str:
 def mine(cfg) -> Mine:
     spec = labspec.spec(cfg)
     return Mine(cfg.lab.name, ipaddress.IPv4Network(cfg.network.cidr),
-                frozenset(spec[m]["mac"].lower() for m in MACHINES))
+                frozenset(spec[m]["mac"].lower() for m in MACHINES), cfg.network.management_network)
 
 
 def network_range(xml: str) -> ipaddress.IPv4Network | None:
@@ -111,11 +120,10 @@ def occupants(cfg) -> list[Occupant]:
     out = []
     for net in libvirt.virsh(cfg, "net-list", "--all", "--name").split():
         cidr = network_range(libvirt.virsh(cfg, "net-dumpxml", net))
-        if net == own_nets["private"]:
-            if cidr is not None and cidr != here.cidr:
+        own = {own_nets["private"]: here.cidr, own_nets["management"]: here.management}
+        if net in own:
+            if cidr is not None and cidr != own[net]:
                 out.append(Occupant(f"libvirt network {net!r} ({cidr})", same_name=True))
-            continue
-        if net in own_nets.values():
             continue
         out.append(Occupant(f"{siblings[net]}'s network {net!r}" if net in siblings
                             else f"libvirt network {net!r}", cidr=cidr))

@@ -19,12 +19,12 @@ import ipaddress
 import json
 from dataclasses import dataclass
 
-from ..core import kvm
 from ..errors import ConfigError
 from ..devstack import conf as devstack_conf
 from ..core.paths import VAGRANT_SCRIPTS, VENV_BIN
+from . import libvirthost
 
-SPEC_VERSION = 4
+SPEC_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def private_mac(cfg, ip: str) -> str:
 
 
 def libvirt(cfg, flavour) -> dict:
-    accel = kvm.accelerator(cfg.lab.accelerator)
+    accel = libvirthost.accelerator(cfg)
     return {
         "uri": cfg.lab.libvirt_uri,
         # Nested Xen needs the host CPU's virtualisation extensions; TCG has none
@@ -132,6 +132,8 @@ def libvirt(cfg, flavour) -> dict:
         "disk_serial": flavour.disk_serial,
         "prefix": domain_prefix(cfg),
         "networks": network_names(cfg),
+        # The management network's range: each lab its own (config.Network.management_network).
+        "management_network": str(cfg.network.management_network),
     }
 
 
@@ -186,7 +188,9 @@ def _devstack(cfg, m: Machine) -> dict:
         "image_urls": list(devstack_conf.PLUGIN_IMAGE_URLS),
         # Nova's compute probe: its install tree on a disk of its own, built on the host
         # (which has PyPI) and put in the pool by the hook before this machine comes up.
-        "disks": [{"volume": probe["volume"], "bus": "virtio"}] if probe else [],
+        # Shareable: every lab's devstack machine on one libvirt host attaches the same volume
+        # (mounted read-only in it); QEMU's image locking refuses a second writer otherwise.
+        "disks": [{"volume": probe["volume"], "bus": "virtio", "shareable": True}] if probe else [],
         "files": files,
         # Your own Nova where stack.sh runs: the checkout, synced in for local.conf's NOVA_REPO.
         "synced": [nova_repo] if (nova_repo := _nova_repo(cfg, cfg.flavour)) else [],
@@ -227,7 +231,7 @@ def spec(cfg) -> dict:
         # What the triggers' hook rebuilds the Config from (core.config.from_spec).
         "config": {"settings": s, "root": str(cfg.root),
                    "config_path": str(cfg.config_path) if cfg.config_path else None},
-        "lab": {**s["lab"], "accelerator": kvm.accelerator(cfg.lab.accelerator), "standin": flavour.standin,
+        "lab": {**s["lab"], "accelerator": libvirthost.accelerator(cfg), "standin": flavour.standin,
                 "up_timeout_s": flavour.up_timeout_s},
         "iso": s["iso"],
         "machines": list(MACHINES),
@@ -235,7 +239,8 @@ def spec(cfg) -> dict:
         "network": {**s["network"], "netmask": str(net.netmask)},
         "libvirt": libvirt(cfg, flavour),
         "virtualbox": {"nic_model": VIRTUALBOX_NIC},
-        "paths": {"root": str(cfg.root), "lab_dir": str(paths.lab_dir), "guest_staging": GUEST_STAGING},
+        "paths": {"root": str(cfg.root), "lab_dir": str(paths.lab_dir), "guest_staging": GUEST_STAGING,
+                  "vagrant_dotfile": str(paths.vagrant_dotfile)},
         "nova_probe": _nova_probe(cfg, flavour),
         "hook": hook_command(),
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..core import console, proc
 from ..errors import HostError, ToolError
-from . import labspec, libvirtd
+from . import labspec, libvirtd, libvirthost
 from .vagrantcli import machine_dir
 
 STORAGE_POOL = "default"  # vagrant-libvirt's default pool
@@ -47,22 +47,31 @@ def stop_domain(cfg, uuid: str) -> None:
         virsh(cfg, "destroy", uuid)
 
 
-def answers(cfg) -> bool:
+def failure(cfg) -> str:
+    """Why libvirt does not answer at lab.libvirt_uri ('' when it does)."""
     try:
         virsh(cfg, "uri")
-    except ToolError:
-        return False
-    return True
+    except ToolError as exc:
+        return exc.message
+    return ""
+
+
+def answers(cfg) -> bool:
+    return not failure(cfg)
 
 
 def check(cfg, start: bool = True) -> None:
-    """libvirtd answers at lab.libvirt_uri, or one line saying how to start it. With
-    `start`, a local libvirtd that no service manager runs is started first (libvirtd.py)."""
+    """libvirtd answers at lab.libvirt_uri, or one line saying what is missing and the fix.
+    With `start`, a local libvirtd that no service manager runs is started first
+    (libvirtd.py); a remote host's is never xenlab's to start (libvirthost.py names the fix)."""
     if cfg.lab.provider != "libvirt":
         return
     proc.require("virsh")
     if answers(cfg):
         return
+    host = libvirthost.of(cfg)
+    if host.remote:
+        raise HostError(libvirthost.diagnose(host, failure(cfg)))
     if start and libvirtd.startable(cfg.lab.libvirt_uri):
         libvirtd.start(cfg.paths.log("libvirtd"), lambda: answers(cfg))
         return
@@ -120,16 +129,39 @@ def pool_path(uri: str) -> str:
     return str(Path(SESSION_POOL_PATH).expanduser()) if session else SYSTEM_POOL_PATH
 
 
-def ensure_pool(cfg) -> None:
-    """The default pool, defined and started as vagrant-libvirt would on its first upload
-    (lib/vagrant-libvirt/action/handle_storage_pool.rb): a fresh libvirtd has none, and
-    the probe disk goes into it before Vagrant runs."""
-    if STORAGE_POOL not in virsh(cfg, "pool-list", "--all", "--name").split():
-        console.say(f"    libvirt: defining storage pool {STORAGE_POOL} at {pool_path(cfg.lab.libvirt_uri)}")
-        virsh(cfg, "pool-define-as", STORAGE_POOL, "dir", "--target", pool_path(cfg.lab.libvirt_uri))
-        virsh(cfg, "pool-build", STORAGE_POOL)
-    if STORAGE_POOL not in virsh(cfg, "pool-list", "--name").split():
-        virsh(cfg, "pool-start", STORAGE_POOL)
+def ensure_pool(cfg, name: str = STORAGE_POOL, target: str = "") -> None:
+    """A dir pool, defined, built and started as vagrant-libvirt makes its default one on its
+    first upload (lib/vagrant-libvirt/action/handle_storage_pool.rb): a fresh libvirtd has
+    none, and the probe disk goes into it before Vagrant runs. `target`: the pool's
+    directory on the libvirt host (the default pool's: where vagrant-libvirt would put it)."""
+    if name not in virsh(cfg, "pool-list", "--all", "--name").split():
+        target = target or pool_path(cfg.lab.libvirt_uri)
+        console.say(f"    libvirt: defining storage pool {name} at {target}")
+        virsh(cfg, "pool-define-as", name, "dir", "--target", target)
+        virsh(cfg, "pool-build", name)
+    if name not in virsh(cfg, "pool-list", "--name").split():
+        virsh(cfg, "pool-start", name)
+
+
+def pool_target(cfg, name: str = STORAGE_POOL) -> str:
+    """A pool's directory on the libvirt host, as libvirt has it."""
+    found = re.search(r"<target>\s*<path>([^<]+)</path>", virsh(cfg, "pool-dumpxml", name))
+    if not found:
+        raise ToolError(f"libvirt's storage pool {name} has no directory")
+    return found.group(1)
+
+
+def remove_pool(cfg, name: str) -> None:
+    """A pool with every volume in it, its directory and its definition (gone already: nothing to do)."""
+    if name not in virsh(cfg, "pool-list", "--all", "--name").split():
+        return
+    if name not in virsh(cfg, "pool-list", "--name").split():
+        virsh(cfg, "pool-start", name)
+    for vol in [line.split()[0] for line in virsh(cfg, "vol-list", name).splitlines() if line.strip()]:
+        virsh(cfg, "vol-delete", vol, "--pool", name)
+    virsh(cfg, "pool-destroy", name)
+    virsh(cfg, "pool-delete", name)
+    virsh(cfg, "pool-undefine", name)
 
 
 def ensure_volume(cfg, name: str, source: Path) -> None:
@@ -151,14 +183,30 @@ def _backing_paths(cfg, keep: list[str]) -> set[str]:
     return used
 
 
+def built_on(cfg) -> set[str]:
+    """Paths the default pool's volumes are built on (box images, snapshots' copies of disks)."""
+    return _backing_paths(cfg, volumes_in_pool(cfg))
+
+
+def attached_paths(cfg) -> set[str]:
+    """Every file disk of every domain libvirt has (another lab's machine uses Nova's probe disk too)."""
+    used = set()
+    for dom in virsh(cfg, "list", "--all", "--name").split():
+        for line in virsh(cfg, "domblklist", dom, "--details").splitlines():
+            fields = line.split()
+            if len(fields) >= 4 and fields[0] == "file":
+                used.add(fields[3])
+    return used
+
+
 def remove_volumes(cfg, names: list[str]) -> None:
-    """Delete volumes, except those another volume is still built on."""
+    """Delete volumes, except those another volume is built on or a machine has attached."""
     others = [v for v in volumes_in_pool(cfg) if v not in names]
-    in_use = _backing_paths(cfg, others)
+    in_use = _backing_paths(cfg, others) | attached_paths(cfg)
     for vol in names:
         path = virsh(cfg, "vol-path", vol, "--pool", STORAGE_POOL).strip()
         if path in in_use:
-            console.say(f"    kept volume {vol} (another lab's machine is built on it)")
+            console.say(f"    kept volume {vol} (another lab's machine is built on it or uses it)")
             continue
         virsh(cfg, "vol-delete", vol, "--pool", STORAGE_POOL)
         console.say(f"    removed volume {vol}")

@@ -32,8 +32,9 @@ def environment(cfg) -> dict[str, str]:
         **os.environ,
         # Which lab the Vagrantfile reads, whatever .xenlab/active says.
         "XENLAB_LAB_SPEC": str(cfg.paths.spec),
-        # Machine state beside the lab's config: the checkout's .vagrant for a lab
-        # configured in the checkout, so plain `vagrant` sees the same machines.
+        # Vagrant's data about the machines, in the lab's folder: every lab's machines are
+        # called xenserver and devstack, so labs under one root cannot share `.vagrant`
+        # (the Vagrantfile makes a plain `vagrant` use the same folder).
         "VAGRANT_DOTFILE_PATH": str(cfg.paths.vagrant_dotfile),
         "LIBVIRT_DEFAULT_URI": cfg.lab.libvirt_uri,
         "XENLAB_DRIVEN": "1",

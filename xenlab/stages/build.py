@@ -49,7 +49,9 @@ def inputs(cfg) -> str:
         packer.render_vars(cfg),
         _iso_part(cfg, flavour),
         packer.version_text(),
-        keyed_digest(cfg.paths.digest_key, "password", cfg.password.get_secret_value()),
+        # Keyed by the boxes' own key, not the lab's: every lab under this root shares the
+        # boxes, so another lab with the same inputs (password included) reuses them.
+        keyed_digest(cfg.paths.boxes_digest_key, "password", cfg.password.get_secret_value()),
         cfg.lab.provider,
     ]
     if flavour.standin:

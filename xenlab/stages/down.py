@@ -4,7 +4,7 @@ their stages forgotten (a destroy trigger forgets one machine's the same way).""
 from __future__ import annotations
 
 from ..core import console, password
-from ..machines import labspec, libvirt, vagrantcli
+from ..machines import labspec, libvirt, saves, vagrantcli
 from ..machines.labspec import MACHINES
 from . import lifecycle, plan
 from .machine import DESTROY_TIMEOUT
@@ -23,7 +23,9 @@ def down(cfg, purge: bool = False) -> None:
         if cfg.lab.provider == "libvirt":
             console.header("libvirt: removing leftover domains, volumes and networks")
             libvirt.clean(cfg)
-            if purge:
+            if not purge:
+                saves.collect(cfg)  # snapshots' copies only the removed machines were built on
+            else:
                 spec = labspec.spec(cfg)
                 shared = libvirt.box_volumes(cfg, [spec[m]["box"] for m in MACHINES])
                 if spec["nova_probe"] and spec["nova_probe"]["volume"] in libvirt.volumes_in_pool(cfg):
@@ -31,8 +33,6 @@ def down(cfg, purge: bool = False) -> None:
                 libvirt.remove_volumes(cfg, shared)
         forget_machines(cfg)
         if purge:
-            from ..machines import saves
-
             saves.delete_all(cfg)
             password.unpin(cfg.paths)
             console.say("    purged: box images, snapshots and the lab's password pin")

@@ -26,7 +26,7 @@ from ..core.files import digest, digest_tree, ensure_dir, write_json
 from ..core.paths import SUITES_DIR as SUITES
 from ..devstack.instance import ON_PROPERTY, SECONDS_PROPERTY, STEP_PROPERTY, Timed, summary_line
 from ..errors import ChecksFailed, ConfigError
-from ..machines import labspec, sshconfig
+from ..machines import labnet, labspec, sshconfig
 
 RUN_TIMEOUT = 900  # seconds for one host's suite, whatever hangs
 # Nova's driver runs the instance's whole life before the probe answers (and after a
@@ -61,8 +61,9 @@ class Outcome:
 # ------------------------------------------------------------------ context
 
 
-def context(cfg) -> dict:
-    """What the lab should look like, for the suites. Holds no secret."""
+def context(cfg, url_here: str = "") -> dict:
+    """What the lab should look like, for the suites. Holds no secret. `url_here`: XenAPI's URL
+    from this machine, when it is not the lab's own (a remote libvirt host's tunnel, labnet.py)."""
     from ..devstack import conf as devstack, restrictions
     from ..xenserver import dom0, osxenapi, xapi
 
@@ -75,6 +76,7 @@ def context(cfg) -> dict:
         "xenserver": {
             "ip": devstack.xenapi_host(cfg),
             "url": devstack.connection_url(cfg),
+            "url_here": url_here or devstack.connection_url(cfg),
             "user": cfg.credentials.xenapi_user,
             "plugin_dirs": list(dom0.PLUGIN_DIRS),
             "plugins": sorted(osxenapi.plugins(osxenapi.sdist(cfg.devstack.os_xenapi_version))),
@@ -209,9 +211,10 @@ def summarise(outcomes: list[Outcome], report: Path) -> None:
 
 def check(cfg, targets: list[Target]) -> list[Outcome]:
     """Write the context, run, summarise; raise ChecksFailed (exit 1) on any failure."""
-    write_json(cfg.paths.verify_context, context(cfg))
     env = {"XENLAB_PASSWORD": cfg.password.get_secret_value()}
-    outcomes = run_targets(cfg, targets, env)
+    with labnet.xenapi(cfg) as reach:  # the suites log in to XenAPI from here too
+        write_json(cfg.paths.verify_context, context(cfg, reach.url))
+        outcomes = run_targets(cfg, targets, env)
     summarise(outcomes, cfg.paths.report)
     failed = sum(len(o.failed) for o in outcomes)
     if failed:

@@ -15,6 +15,7 @@ from ..core import console
 from ..core.files import digest, keyed_digest, write_file, write_json
 from ..devstack import conf as devstack, restrictions
 from ..errors import ChecksFailed, HostError
+from ..machines import labnet
 from ..xenserver import dom0, osxenapi, xapi
 
 
@@ -44,13 +45,14 @@ def facts_changed(cfg) -> bool:
         recorded = json.loads(cfg.paths.facts.read_text())
     except (OSError, ValueError):
         return True
-    url = devstack.connection_url(cfg)
-    session = xapi.login(url, cfg.credentials.xenapi_user, cfg.password.get_secret_value(),
-                         timeout=cfg.wire.timeout_s, attempts=cfg.wire.attempts)
-    try:
-        return xapi.facts(session, url).public() != recorded
-    finally:
-        xapi.logout(session)
+    with labnet.xenapi(cfg) as reach:
+        session = xapi.login(reach.url, cfg.credentials.xenapi_user, cfg.password.get_secret_value(),
+                             timeout=cfg.wire.timeout_s, attempts=cfg.wire.attempts,
+                             named=devstack.connection_url(cfg) + reach.via)
+        try:
+            return xapi.facts(session, devstack.connection_url(cfg)).public() != recorded
+        finally:
+            xapi.logout(session)
 
 
 def run(cfg, force: bool = False) -> None:
@@ -59,13 +61,26 @@ def run(cfg, force: bool = False) -> None:
     if findings:  # a bug in our renderers, never the user's input: stop before any change
         raise ChecksFailed(f"rendered files break independent compute: {findings[0].line()}")
 
+    with labnet.xenapi(cfg) as reach:
+        facts, report = _wire_host(cfg, reach)
+
+    written = [path.name for path, text in renders.items() if write_file(path, text, secret=True)]
+    written += [cfg.paths.facts.name] if write_json(cfg.paths.facts, facts.public()) else []
+    if written:
+        console.say(f"    wrote {', '.join(written)} in {cfg.paths.lab_dir} (0600 where a secret is held)")
+    elif not report.changed:
+        console.say("    wire: nothing changed (dom0 and DevStack files already as wanted)")
+
+
+def _wire_host(cfg, reach: labnet.Reach) -> tuple[xapi.HostFacts, dom0.Report]:
+    """XenAPI's facts, dom0 prepared, Nova's plugin check: everything that talks to the host."""
     host = devstack.xenapi_host(cfg)
-    url = devstack.connection_url(cfg)
+    url = devstack.connection_url(cfg)  # what the lab's machines use, and what the facts record
     password = cfg.password.get_secret_value()
     log = cfg.paths.log("wire")
-    console.say(f"    XenAPI: logging in to {url} as {cfg.credentials.xenapi_user}")
-    session = xapi.login(url, cfg.credentials.xenapi_user, password,
-                         timeout=cfg.wire.timeout_s, attempts=cfg.wire.attempts)
+    console.say(f"    XenAPI: logging in to {url}{reach.via} as {cfg.credentials.xenapi_user}")
+    session = xapi.login(reach.url, cfg.credentials.xenapi_user, password,
+                         timeout=cfg.wire.timeout_s, attempts=cfg.wire.attempts, named=url + reach.via)
     try:
         facts = xapi.facts(session, url)
         console.say(f"    host: {facts.brand} {facts.product_version} (platform {facts.platform_version}, "
@@ -76,7 +91,8 @@ def run(cfg, force: bool = False) -> None:
         files = osxenapi.plugins(osxenapi.sdist(cfg.devstack.os_xenapi_version, log))
         public = dom0.key_pair(cfg.paths, f"xenlab-domzero@{cfg.lab.name}", log).read_text()
         report = dom0.prepare(host, cfg.wire.ssh_port, password, cfg.paths, files, public,
-                              facts.default_sr_uuid, cfg.wire.timeout_s, cfg.wire.attempts, log)
+                              facts.default_sr_uuid, cfg.wire.timeout_s, cfg.wire.attempts, log,
+                              ssh_options=labnet.ssh_options(cfg))
         for line in report.changed:
             console.say(f"    dom0: changed: {line}")
         if not report.changed:
@@ -88,10 +104,4 @@ def run(cfg, force: bool = False) -> None:
         console.say(f"    dom0 plugins: version {version} answers through XenAPI, as Nova checks at start-up")
     finally:
         xapi.logout(session)
-
-    written = [path.name for path, text in renders.items() if write_file(path, text, secret=True)]
-    written += [cfg.paths.facts.name] if write_json(cfg.paths.facts, facts.public()) else []
-    if written:
-        console.say(f"    wrote {', '.join(written)} in {cfg.paths.lab_dir} (0600 where a secret is held)")
-    elif not report.changed:
-        console.say("    wire: nothing changed (dom0 and DevStack files already as wanted)")
+    return facts, report

@@ -96,7 +96,7 @@ def test_xenapi_facts_over_the_network(ctx, password):
     """What Nova's client sees: login, the pool's default SR, the management PIF."""
     import XenAPI
 
-    url = ctx["xenserver"]["url"]
+    url = ctx["xenserver"]["url_here"]  # the lab's own URL, or a tunnel to it (a remote libvirt host)
     session = XenAPI.Session(url)
     try:
         session.xenapi.login_with_password(ctx["xenserver"]["user"], password, "2.1", "xenlab-verify")

@@ -21,6 +21,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from ..core import proc
 from ..core.files import ensure_dir, write_file
@@ -191,9 +192,11 @@ def askpass_env(paths, password: str) -> dict[str, str]:
             "DISPLAY": os.environ.get("DISPLAY", ":0"), ENV_PASSWORD: password}
 
 
-def ssh_command(host: str, port: int, known_hosts: Path, timeout: int, attempts: int) -> list[str]:
+def ssh_command(host: str, port: int, known_hosts: Path, timeout: int, attempts: int,
+                options: Sequence[str] = ()) -> list[str]:
+    """`options`: how to reach dom0 from here (a ProxyCommand through a remote libvirt host)."""
     return [
-        proc.require("ssh"), "-F", "/dev/null", "-p", str(port),
+        proc.require("ssh"), "-F", "/dev/null", "-p", str(port), *options,
         "-o", "BatchMode=no", "-o", "PubkeyAuthentication=no",
         "-o", "PreferredAuthentications=password,keyboard-interactive",
         "-o", "NumberOfPasswordPrompts=1",
@@ -208,7 +211,7 @@ def ssh_command(host: str, port: int, known_hosts: Path, timeout: int, attempts:
 
 def prepare(host: str, port: int, password: str, paths, files: dict[str, bytes],
             public_key: str, sr_uuid: str, timeout: int = 10, attempts: int = 3,
-            log: Path | None = None) -> Report:
+            log: Path | None = None, ssh_options: Sequence[str] = ()) -> Report:
     """Run the preparation in dom0; returns what changed and what was already so."""
     remote = " ".join([
         f"XENLAB_PLUGINS={payload(files)}",
@@ -217,7 +220,7 @@ def prepare(host: str, port: int, password: str, paths, files: dict[str, bytes],
         f"CHAIN={CHAIN}",
         "sh", "-c", quote(PREPARE),
     ])
-    cmd = ssh_command(host, port, paths.known_hosts, timeout, attempts) + [remote]
+    cmd = ssh_command(host, port, paths.known_hosts, timeout, attempts, ssh_options) + [remote]
     # The remote command is long (the tarball): log what it does, not its bytes.
     digest = hashlib.sha256(remote.encode()).hexdigest()[:12]
     try:

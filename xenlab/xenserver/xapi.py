@@ -77,11 +77,13 @@ def _describe(exc: BaseException) -> str:
 
 
 def login(url: str, user: str, password: str, timeout: float = 10, attempts: int = 3,
-          delay: float = 1.0) -> XenAPI.Session:
+          delay: float = 1.0, named: str = "") -> XenAPI.Session:
     """A logged-in SDK session. Network failures are retried `attempts` times
     (HostError after); a refused password is final at once (AuthError): retrying
-    it only risks locking the account."""
+    it only risks locking the account. `named`: how messages name the host, when
+    `url` is a tunnel's end rather than the host's own address."""
     transport = (_SafeTransport if url.startswith("https:") else _Transport)(timeout)
+    shown = named or url
     last = ""
     for attempt in range(1, attempts + 1):
         session = XenAPI.Session(url, transport=transport)
@@ -91,17 +93,17 @@ def login(url: str, user: str, password: str, timeout: float = 10, attempts: int
         except XenAPI.Failure as exc:
             code = exc.details[0] if exc.details else "?"
             if code == "SESSION_AUTHENTICATION_FAILED":
-                raise AuthError(f"XenAPI at {url} refused the password for user {user!r}") from None
+                raise AuthError(f"XenAPI at {shown} refused the password for user {user!r}") from None
             if code == "HOST_IS_SLAVE":
-                raise HostError(f"{url} is a pool member; wire its pool master {exc.details[1]}") from None
-            raise HostError(f"XenAPI at {url} refused login: {code}") from None
+                raise HostError(f"{shown} is a pool member; wire its pool master {exc.details[1]}") from None
+            raise HostError(f"XenAPI at {shown} refused login: {code}") from None
         except xmlrpc.client.Fault as exc:
             last = f"fault {exc.faultCode}: {exc.faultString}"
         except _NETWORK_ERRORS as exc:
             last = _describe(exc)
         if attempt < attempts:
             time.sleep(delay * attempt)
-    raise HostError(f"XenAPI at {url}: {last} (tried {attempts} times, {timeout:g} s each)")
+    raise HostError(f"XenAPI at {shown}: {last} (tried {attempts} times, {timeout:g} s each)")
 
 
 def call(fn, *args):

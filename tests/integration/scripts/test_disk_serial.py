@@ -120,7 +120,7 @@ def vagrant_qemu_args(tmp_path: Path, flavour: str) -> list[str]:
     (tmp_path / "Vagrantfile").write_text(
         PRINTING_VAGRANTFILE.replace("PROJECT_VAGRANTFILE", json.dumps(str(PROJECT_DIR / "Vagrantfile"))))
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(Path.home()),
-           "VAGRANT_DOTFILE_PATH": str(tmp_path / ".vagrant"), "XENLAB_LAB_SPEC": str(cfg.lab_dir / "lab.json")}
+           "VAGRANT_DOTFILE_PATH": str(cfg.paths.vagrant_dotfile), "XENLAB_LAB_SPEC": str(cfg.lab_dir / "lab.json")}
     done = subprocess.run(["vagrant", "validate"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=180, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -44,9 +44,13 @@ def render_spec(tmp: Path, flavour: str, provider: str) -> Path:
     return cfg.lab_dir / "lab.json"
 
 
-def vagrant(args, tmp: Path, spec: Path | None, cwd: Path = PROJECT_DIR, provider: str = "libvirt"):
+def vagrant(args, tmp: Path, spec: Path | None, cwd: Path = PROJECT_DIR, provider: str = "libvirt",
+            dotfile: Path | None = None):
+    """Plain `vagrant` as a user runs it: the Vagrantfile picks the lab's own data folder (or
+    the test names one, `dotfile`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XENLAB_", "VAGRANT_"))}
-    env["VAGRANT_DOTFILE_PATH"] = str(tmp / ".vagrant")
+    if dotfile:
+        env["VAGRANT_DOTFILE_PATH"] = str(dotfile)
     if spec:
         env["XENLAB_LAB_SPEC"] = str(spec)
     if provider == "virtualbox":
@@ -117,6 +121,25 @@ def test_plan_pointer_selects_the_lab_for_plain_vagrant(vagrant_ready, tmp_path)
     done = vagrant(["status", "--machine-readable"], tmp_path, None, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "xenserver,state,not_created" in done.stdout and "devstack,state,not_created" in done.stdout
+    # Vagrant's data about the lab's machines went to the lab's own folder, as `invoke` has it.
+    assert (tmp_path / ".xenlab" / "pointed" / "vagrant" / "machines").is_dir()
+
+
+def test_two_labs_under_one_root_keep_vagrant_s_data_apart_and_another_folder_is_refused(vagrant_ready, tmp_path):
+    shutil.copy(PROJECT_DIR / "Vagrantfile", tmp_path / "Vagrantfile")
+    for name in ("one", "two"):
+        (tmp_path / "xenlab.toml").write_text(f'[lab]\nname = "{name}"\nflavour = "standin"\n')
+        render_spec(tmp_path, "standin", "libvirt")
+        done = vagrant(["status", "--machine-readable"], tmp_path, tmp_path / ".xenlab" / name / "lab.json",
+                       cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert (tmp_path / ".xenlab" / name / "vagrant" / "machines").is_dir()
+    done = vagrant(["status"], tmp_path, tmp_path / ".xenlab" / "one" / "lab.json", cwd=tmp_path,
+                   dotfile=tmp_path / ".vagrant")
+    assert done.returncode != 0
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("xenlab:")]
+    assert errors == [f"xenlab: VAGRANT_DOTFILE_PATH is {tmp_path}/.vagrant, but lab one keeps Vagrant's data "
+                      f"about its machines in {tmp_path}/.xenlab/one/vagrant: unset it"]
 
 
 def test_provisioning_scripts_are_shellcheck_clean():

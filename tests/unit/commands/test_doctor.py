@@ -152,3 +152,88 @@ def test_the_libvirtd_finding_says_who_runs_it_and_starts_nothing(cfg, monkeypat
         (finding,) = doctor.check_libvirt(cfg)
         assert (finding.check, finding.verdict) == ("libvirtd", verdict) and said in finding.detail, finding
     assert asked == [False] * len(cases)
+
+
+# ------------------------------------------------------------------ a remote libvirt host
+
+
+def remote(tmp_path, toml=""):
+    (tmp_path / "xenlab.toml").write_text(f'[lab]\nlibvirt_uri = "qemu+ssh://you@big-host/system"\n{toml}')
+    return config.load(tmp_path / "xenlab.toml", environ={"XENLAB_PASSWORD": "pw"})
+
+
+@pytest.fixture
+def big_host(monkeypatch):
+    """libvirt answers on big-host; its KVM, nested KVM, memory and disk as each test says."""
+    from xenlab.machines import libvirt, libvirthost
+
+    state = {"offered": True, "facts": libvirthost.Facts(32000, 500, "yes")}
+    monkeypatch.setattr(doctor.shutil, "which", lambda name, path=None: f"/usr/bin/{name}")
+    monkeypatch.setattr(libvirt, "answers", lambda cfg: True)
+    monkeypatch.setattr(libvirthost, "kvm_offered", lambda cfg: state["offered"])
+    monkeypatch.setattr(libvirthost, "facts", lambda cfg, pool: state["facts"])
+    monkeypatch.setattr(host, "verdict", lambda: pytest.fail("probed KVM here for a lab that runs elsewhere"))
+    return state
+
+
+def test_a_remote_host_with_nested_kvm_room_and_memory_is_ok(tmp_path, big_host):
+    findings = {f.check: f for f in doctor.check_libvirt_host(remote(tmp_path))}
+    assert findings["kvm (host)"].verdict == doctor.OK
+    assert findings["kvm (host)"].detail == "the machines run under KVM on big-host, nested virtualisation yes"
+    assert findings["memory (host)"].detail == "32000 MiB available on big-host, the lab's machines ask for 12288 MiB"
+    assert findings["disk (host)"].verdict == doctor.OK
+
+
+@pytest.mark.parametrize("offered, nested, said", [
+    (False, "unknown", "XCP-ng 8.3 LTS runs Xen inside a VM, and libvirt on big-host offers no KVM: use a host with "
+                       "KVM (kvm_intel or kvm_amd loaded), or --flavour standin"),
+    (True, "no", "XCP-ng 8.3 LTS runs Xen inside a VM, and nested virtualisation on big-host is no: set 'options "
+                 "kvm_intel nested=1' (or kvm_amd) there and reload the module"),
+])
+def test_a_remote_host_without_nested_kvm_fails_a_real_flavour_naming_the_fix(tmp_path, big_host, offered, nested,
+                                                                               said):
+    from xenlab.machines import libvirthost
+
+    big_host.update(offered=offered, facts=libvirthost.Facts(32000, 500, nested))
+    findings = {f.check: f for f in doctor.check_libvirt_host(remote(tmp_path))}
+    assert findings["nested-virt (host)"] == doctor.Finding("nested-virt (host)", doctor.FAIL, said)
+
+
+def test_a_remote_host_short_of_memory_or_disk_is_warned(tmp_path, big_host):
+    from xenlab.machines import libvirthost
+
+    big_host["facts"] = libvirthost.Facts(2000, 3, "yes")
+    findings = {f.check: f for f in doctor.check_libvirt_host(remote(tmp_path))}
+    assert findings["memory (host)"].verdict == findings["disk (host)"].verdict == doctor.WARN
+    assert findings["disk (host)"].detail.endswith("free some there (`virsh pool-info default`)")
+
+
+def test_the_stand_in_under_tcg_needs_no_kvm_on_the_host(tmp_path, big_host):
+    big_host["offered"] = False
+    remote(tmp_path)
+    cfg = config.load(tmp_path / "xenlab.toml", overrides={"lab": {"flavour": "standin", "accelerator": "tcg"}},
+                      environ={"XENLAB_PASSWORD": "pw"})
+    findings = {f.check: f for f in doctor.check_libvirt_host(cfg)}
+    assert findings["kvm (host)"] == doctor.Finding("kvm (host)", doctor.OK, "the machines run under TCG on big-host")
+
+
+def test_this_machine_s_memory_and_kvm_device_are_not_the_remote_lab_s(tmp_path, big_host):
+    cfg = remote(tmp_path)
+    assert doctor.check_memory(cfg) == [] and doctor.check_kvm_device(cfg) == []
+    local = config.load(tmp_path / "xenlab.toml", overrides={"lab": {"libvirt_uri": "qemu:///system"}},
+                        environ={"XENLAB_PASSWORD": "pw"})
+    assert doctor.check_libvirt_host(local) == []
+
+
+def test_a_remote_host_whose_libvirtd_is_down_fails_in_one_line(tmp_path, monkeypatch):
+    from xenlab.errors import HostError
+    from xenlab.machines import libvirt
+
+    monkeypatch.setattr(doctor.shutil, "which", lambda name, path=None: f"/usr/bin/{name}")
+
+    def down(cfg, start=True):
+        raise HostError("libvirtd is not running on big-host: start it there (`sudo systemctl enable --now libvirtd`)")
+    monkeypatch.setattr(libvirt, "check", down)
+    (finding,) = doctor.check_libvirt(remote(tmp_path))
+    assert finding == doctor.Finding("libvirtd", doctor.FAIL, "libvirtd is not running on big-host: start it there "
+                                                              "(`sudo systemctl enable --now libvirtd`)")

@@ -108,3 +108,22 @@ def test_too_little_disk_stops_a_build_that_has_to_run(tmp_path, host, monkeypat
     preflight.check(standin, ["wire"])
     monkeypatch.setattr(build, "present", lambda cfg: True)  # built already: nothing to store
     preflight.check(standin, ["build"])
+
+
+def test_a_lab_on_a_remote_host_is_judged_by_that_host_s_kvm_not_this_one_s(tmp_path, host, monkeypatch):
+    from xenlab.machines import libvirthost
+
+    monkeypatch.setattr(kvm, "verdict", lambda: kvm.KvmFinding(False, PVM))  # no usable KVM here
+    monkeypatch.setattr(preflight.libvirt, "answers", lambda cfg: True)
+    monkeypatch.setattr(libvirthost, "kvm_offered", lambda cfg: True)
+    monkeypatch.setattr(libvirthost, "facts", lambda cfg, pool: libvirthost.Facts(64000, 900, "yes"))
+    remote = load(tmp_path, '[lab]\nlibvirt_uri = "qemu+ssh://you@big-host/system"\n')
+    preflight.check(remote, lifecycle.machine_span())  # up: the machines run on big-host
+    assert host == ["libvirtd", "clashes"]
+    with pytest.raises(UnsupportedHost, match="this host's KVM cannot run a guest"):
+        preflight.check(remote, ["build"])  # the build runs here, where Packer runs
+    monkeypatch.setattr(libvirthost, "facts", lambda cfg, pool: libvirthost.Facts(64000, 900, "no"))
+    with pytest.raises(UnsupportedHost) as err:
+        preflight.check(remote, lifecycle.machine_span())
+    assert err.value.message.startswith("XCP-ng 8.3 LTS runs Xen inside a VM, and nested virtualisation on big-host "
+                                        "is no: set 'options kvm_intel nested=1'")

@@ -78,6 +78,16 @@ def test_model_is_frozen(tmp_path):
         ("[wire]\nhost = 'bad_name!'\n", "neither an IPv4 address nor a host name"),
         ("[devstack]\nbox = 'bento/ubuntu\\n18.04'\n", "devstack.box"),
         ("[lab]\nlibvirt_uri = 'not a uri'\n", "lab.libvirt_uri"),
+        ("[lab]\nlibvirt_uri = 'qemu+tls://big-host/system'\n", "lab.libvirt_uri: 'qemu+tls://big-host/system' "
+                                                              "names a remote host without SSH"),
+        ("[network]\nmanagement_cidr = '192.168.57.0/25'\n", "network.management_cidr: the management network "
+                                                            "192.168.57.0/25 overlaps 192.168.57.0/24"),
+        ("[network]\nmanagement_cidr = '8.8.8.0/24'\n", "network.management_cidr: 8.8.8.0/24 is not inside a "
+                                                       "private range"),
+        ("[network]\nmanagement_cidr = '192.168.9.1/24'\n", "network.management_cidr"),
+        ("[network]\ncidr = '192.168.0.0/16'\nxenserver_ip = '192.168.0.10'\ndevstack_ip = '192.168.0.11'\n",
+         "network.cidr: the management network 192.168.121.0/24 (derived from cidr: set network.management_cidr) "
+         "overlaps 192.168.0.0/16"),
         ("[iso]\npath = 'no-such.iso'\n", "iso.path"),
         ("a = " + "[" * 500 + "]" * 500 + "\n", "nested too deeply"),
         ("a = " + "{x = " * 500 + "1" + "}" * 500 + "\n", "nested too deeply"),
@@ -99,6 +109,20 @@ def test_good_hosts_and_a_real_iso_path_are_accepted(tmp_path):
     assert load(tmp_path, "[wire]\nhost = '10.1.2.3'\n").wire.host == "10.1.2.3"
     assert load(tmp_path, "[network]\ncidr = '10.20.0.0/16'\nxenserver_ip = '10.20.0.10'\n"
                           "devstack_ip = '10.20.0.11'\n").network.cidr == "10.20.0.0/16"
+
+
+@pytest.mark.parametrize("text, management", [
+    ("", "192.168.121.0/24"),  # vagrant-libvirt's own default, for the default range
+    ("[network]\ncidr = '192.168.59.0/24'\nxenserver_ip = '192.168.59.10'\ndevstack_ip = '192.168.59.11'\n",
+     "192.168.123.0/24"),
+    ("[network]\ncidr = '10.1.200.0/24'\nxenserver_ip = '10.1.200.10'\ndevstack_ip = '10.1.200.11'\n",
+     "10.1.8.0/24"),
+    ("[network]\ncidr = '10.20.0.0/16'\nxenserver_ip = '10.20.0.10'\ndevstack_ip = '10.20.0.11'\n",
+     "192.168.121.0/24"),  # wider than a /24: the derived one would be inside it
+    ("[network]\nmanagement_cidr = '172.20.1.0/24'\n", "172.20.1.0/24"),
+])
+def test_each_range_gets_a_management_network_of_its_own(tmp_path, text, management):
+    assert str(load(tmp_path, text).network.management_network) == management
 
 
 def test_errors_from_the_environment_and_options_name_them(tmp_path):

@@ -97,6 +97,24 @@ def test_keyed_digest_needs_the_key(tmp_path):
     assert keyed_digest(tmp_path / "other-key", "password", "hunter2") != a
 
 
+def test_a_process_that_comes_while_the_key_is_made_reads_the_same_whole_key(tmp_path, monkeypatch):
+    """Two labs' builds may make the boxes' key at the same moment: one that arrives while the
+    other is writing it must not read a partial key, and both must end with the same one."""
+    key = tmp_path / "shared" / "key"
+    token_bytes, seen = files.secrets.token_bytes, []
+
+    def arriving_meanwhile(n):
+        if not seen:  # the other process, between the first one's start and end of writing
+            seen.append(None)
+            seen.append(files._key(key))
+        return token_bytes(n)
+
+    monkeypatch.setattr(files.secrets, "token_bytes", arriving_meanwhile)
+    first = files._key(key)
+    assert len(first) == 32 and seen[1] == first == key.read_bytes()
+    assert [p.name for p in key.parent.iterdir()] == ["key"]  # no temporary file left
+
+
 def test_a_replaced_dir_takes_the_place_of_the_old_one_only_when_the_block_ends_well(tmp_path):
     target = tmp_path / "tree"
     (target / "old").mkdir(parents=True)

@@ -92,7 +92,8 @@ def two_labs(tmp_path, monkeypatch):
     plan.render_all(cfg_a, quiet=True)
     spec_a = labspec.spec(cfg_a)
     fake = FakeLibvirt(
-        {"default": "192.168.122.0/24", "xenlab-a": "192.168.60.0/24", "xenlab-a-mgmt": "192.168.121.0/24"},
+        # Lab a's management network is derived from its range: 192.168.60 + 64.
+        {"default": "192.168.122.0/24", "xenlab-a": "192.168.60.0/24", "xenlab-a-mgmt": "192.168.124.0/24"},
         {"xenlab-a-xenserver": ("uuid-a1", [spec_a["xenserver"]["mac"], "52:54:00:00:aa:01"]),
          "xenlab-a-devstack": ("uuid-a2", [spec_a["devstack"]["mac"]])})
     monkeypatch.setattr(libvirt, "virsh", fake)
@@ -110,16 +111,22 @@ def test_a_second_lab_on_other_addresses_comes_up(two_labs):
     clashes.check(_load(root, "b"))
 
 
-def test_a_second_lab_on_the_same_range_is_refused_naming_the_first(two_labs):
+@pytest.mark.parametrize("extra, network, held, what", [
+    ('[network]\ncidr = "192.168.60.0/24"\nxenserver_ip = "192.168.60.20"\ndevstack_ip = "192.168.60.21"\n',
+     "xenlab-a", "192.168.60.0/24", "network.cidr"),
+    # vagrant-libvirt finds a management network by its range first (create_networks.rb): a lab
+    # whose management range another lab's network holds would take that one over.
+    ('[network]\nmanagement_cidr = "192.168.124.0/24"\n', "xenlab-a-mgmt", "192.168.124.0/24", "management network"),
+])
+def test_a_second_lab_on_a_range_the_first_holds_is_refused_naming_it(two_labs, extra, network, held, what):
     root, _ = two_labs
     with pytest.raises(ConfigError) as err:
-        clashes.check(_load(root, "b", '[network]\ncidr = "192.168.60.0/24"\nxenserver_ip = "192.168.60.20"\n'
-                                       'devstack_ip = "192.168.60.21"\n'))
+        clashes.check(_load(root, "b", extra))
     assert err.value.exit_code == 2
+    setting = "network.cidr" if what == "network.cidr" else "network.management_cidr"
     assert err.value.message == (
         f"lab 'b' cannot come up beside what this libvirt has: lab 'a' ({root}/.xenlab/a/lab.json)'s network "
-        "'xenlab-a' holds 192.168.60.0/24, which overlaps this lab's network.cidr 192.168.60.0/24: give this lab "
-        "another network.cidr")
+        f"'{network}' holds {held}, which overlaps this lab's {what} {held}: give this lab another {setting}")
 
 
 def test_the_same_mac_from_another_range_is_refused(two_labs):
@@ -139,21 +146,31 @@ def test_the_same_name_from_another_root_is_refused(two_labs, tmp_path, monkeypa
         clashes.check(elsewhere)
     # Its domains alone say the same, on the same range too.
     _, fake = two_labs
-    del fake.networks["xenlab-a"]
+    del fake.networks["xenlab-a"], fake.networks["xenlab-a-mgmt"]
     with pytest.raises(ConfigError, match=r"libvirt domain 'xenlab-a-xenserver' is named as lab 'a''s"):
         clashes.check(elsewhere)
 
 
-def test_a_lab_meets_its_own_machines_and_networks_without_a_clash(two_labs):
-    root, fake = two_labs
+def _lab_a_with_its_machines(root):
     cfg_a = _load(root, "a", '[network]\ncidr = "192.168.60.0/24"\nxenserver_ip = "192.168.60.10"\n'
                              'devstack_ip = "192.168.60.11"\n')
     for machine, uuid in (("xenserver", "uuid-a1"), ("devstack", "uuid-a2")):
         write_file(machine_dir(cfg_a, machine, "libvirt") / "id", uuid)
+    return cfg_a
+
+
+@pytest.mark.parametrize("network, other", [
+    ("xenlab-a", "192.168.59.0/24"),
+    ("xenlab-a-mgmt", "192.168.121.0/24"),  # made before management networks were per lab
+])
+def test_a_lab_meets_its_own_machines_and_networks_without_a_clash(two_labs, network, other):
+    root, fake = two_labs
+    cfg_a = _lab_a_with_its_machines(root)
     clashes.check(cfg_a)
     # Its own network on another range than its config now says: refused as the same name.
-    fake.networks["xenlab-a"] = "192.168.59.0/24"
-    with pytest.raises(ConfigError, match=r"libvirt network 'xenlab-a' \(192.168.59.0/24\) is named as lab 'a''s"):
+    fake.networks[network] = other
+    with pytest.raises(ConfigError, match=rf"libvirt network '{network}' \({other}\) is named as lab 'a''s but is "
+                                          r"not this lab's: .*`invoke down` removes it"):
         clashes.check(cfg_a)
 
 

@@ -64,8 +64,37 @@ def test_private_macs_are_fixed_per_address_and_provider(tmp_path):
 
 
 def test_remote_libvirt_uri_reaches_the_vagrantfile(tmp_path):
-    spec = labspec.spec(load(tmp_path, libvirt_uri="qemu+ssh://big-host/system"))
+    spec = labspec.spec(load(tmp_path, libvirt_uri="qemu+ssh://big-host/system", accelerator="tcg"))
     assert spec["libvirt"]["uri"] == "qemu+ssh://big-host/system"
+    assert spec["libvirt"]["driver"] == "qemu" and spec["lab"]["accelerator"] == "tcg"
+
+
+@pytest.mark.parametrize("offered, driver", [(True, "kvm"), (False, "qemu")])
+def test_auto_on_a_remote_host_is_what_its_libvirt_offers_not_this_machines_kvm(tmp_path, monkeypatch,
+                                                                               offered, driver):
+    from xenlab.core import kvm
+    from xenlab.machines import libvirthost
+
+    monkeypatch.setattr(kvm, "verdict", lambda: (_ for _ in ()).throw(AssertionError("probed KVM here")))
+    monkeypatch.setattr(libvirthost, "kvm_offered", lambda cfg: offered)
+    spec = labspec.spec(load(tmp_path, libvirt_uri="qemu+ssh://you@big-host/system", accelerator="auto"))
+    assert spec["libvirt"]["driver"] == driver
+
+
+@pytest.mark.parametrize("toml, management", [
+    ("", "192.168.121.0/24"),  # the default range keeps vagrant-libvirt's own default
+    ('[network]\ncidr = "192.168.59.0/24"\nxenserver_ip = "192.168.59.10"\ndevstack_ip = "192.168.59.11"\n',
+     "192.168.123.0/24"),
+    ('[network]\nmanagement_cidr = "10.77.0.0/24"\n', "10.77.0.0/24"),
+])
+def test_each_lab_has_a_management_network_of_its_own(tmp_path, toml, management):
+    spec = labspec.spec(load(tmp_path, toml, flavour="standin"))
+    assert spec["libvirt"]["management_network"] == management
+
+
+def test_vagrant_keeps_its_data_about_the_machines_in_the_labs_folder(tmp_path):
+    spec = labspec.spec(load(tmp_path, '[lab]\nname = "two"\n', flavour="standin"))
+    assert spec["paths"]["vagrant_dotfile"] == str(tmp_path / ".xenlab" / "two" / "vagrant")
 
 
 def test_names_are_per_lab(tmp_path):
@@ -88,7 +117,8 @@ def test_every_machine_of_the_table_is_in_the_spec_in_its_order(tmp_path):
         # Each machine's provisioning is its own scripts, after xenlab's provisioner (the Vagrantfile).
         assert me["provision"] and all(Path(p["path"]).is_file() for p in me["provision"])
     # The stand-in's devstack gets the probe's disk and script; the xenserver machine nothing.
-    assert spec["devstack"]["disks"] == [{"volume": spec["nova_probe"]["volume"], "bus": "virtio"}]
+    # Shareable: every lab's devstack machine on one host attaches the one probe volume.
+    assert spec["devstack"]["disks"] == [{"volume": spec["nova_probe"]["volume"], "bus": "virtio", "shareable": True}]
     assert [f["to"].rsplit("/", 1)[1] for f in spec["devstack"]["files"]][-2:] == ["nova-probe.py",
                                                                                "glance-service.py"]
     assert spec["xenserver"]["files"] == [] and spec["xenserver"]["vagrant_hostname"] == ""

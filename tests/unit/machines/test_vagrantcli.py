@@ -35,7 +35,10 @@ def test_environment_keeps_the_users_and_points_at_the_spec(tmp_path, monkeypatc
     assert env["SOME_USER_SETTING"] == "kept"
     assert env["PATH"] == os.environ["PATH"]
     assert env["XENLAB_LAB_SPEC"] == str(cfg.paths.spec)
-    assert env["VAGRANT_DOTFILE_PATH"] == str(tmp_path / ".vagrant")
+    # Vagrant's data about the machines is the lab's own: labs under one root each have theirs.
+    assert env["VAGRANT_DOTFILE_PATH"] == str(tmp_path / ".xenlab" / "t" / "vagrant")
+    other = labs.load(tmp_path, extra="", **{"XENLAB_LAB_NAME": "other"})
+    assert vagrantcli.environment(other)["VAGRANT_DOTFILE_PATH"] == str(tmp_path / ".xenlab" / "other" / "vagrant")
     assert env["XENLAB_DRIVEN"] == "1"  # the Vagrantfile's triggers leave the lifecycle to xenlab
 
 

@@ -26,6 +26,16 @@ def test_password_changes_the_digest_without_appearing_in_it(tmp_path):
     assert labs.PASSWORD not in a
 
 
+def test_labs_under_one_root_share_the_boxes_digest_when_their_inputs_agree(tmp_path):
+    """The boxes are the root's, not a lab's: a second lab of the same inputs reuses them."""
+    first = labs.load(tmp_path)
+    second = labs.load(tmp_path, XENLAB_LAB_NAME="second")
+    assert second.paths.lab_dir != first.paths.lab_dir
+    assert build.inputs(second) == build.inputs(first)
+    assert build.inputs(labs.load(tmp_path, XENLAB_LAB_NAME="third", password="another-one")) != build.inputs(first)
+    assert first.paths.boxes_digest_key.stat().st_mode & 0o777 == 0o600
+
+
 def test_config_values_and_packer_version_change_the_digest(tmp_path, monkeypatch):
     base = build.inputs(labs.load(tmp_path / "a"))
     assert build.inputs(labs.load(tmp_path / "b", extra="[xenserver]\nmemory_mb = 8192\n")) != base
